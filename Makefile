@@ -1,0 +1,65 @@
+# Ponto de entrada único do livro. Os dois comandos do README fazem toda a preparação:
+#   make book   → HTML em _build/html e PDF em _build/latex/livro.pdf
+#   make test   → testes do pacote, construção estrita (--all) e testes do que foi gerado
+#   make rapido → reconstrói só o que mudou (HTML), sem preparar nada
+SHELL := /bin/bash
+.SHELLFLAGS := -eo pipefail -c
+.DEFAULT_GOAL := book
+
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+JB := $(VENV)/bin/jupyter-book
+STRICT := -n -W --keep-going
+
+# nada é baixado durante a construção; o kernel não avisa sobre TCP
+export LIVRO_OFFLINE := 1
+export PYDEVD_DISABLE_FILE_VALIDATION := 1
+
+.PHONY: book test rapido setup sistema html html-strict pdf unit clean
+
+book: setup html pdf
+
+test: setup unit html-strict pdf
+	$(PY) -m pytest -q tests/test_build.py
+
+rapido:
+	$(PY) scripts/invalidate_stale.py
+	$(JB) build . --builder html $(STRICT)
+
+setup: sistema $(VENV)/.instalado _vendor/static/mathjax/tex-chtml.js
+
+sistema:
+	@bash scripts/setup-system.sh
+
+$(VENV)/.instalado: requirements.txt code/pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --disable-pip-version-check -r requirements.txt
+	mkdir -p $(VENV)/etc/ipython
+	echo "c.IPKernelApp.log_level = 'ERROR'" > $(VENV)/etc/ipython/ipython_kernel_config.py
+	touch $@
+
+_vendor/static/mathjax/tex-chtml.js: scripts/vendor-mathjax.sh
+	bash scripts/vendor-mathjax.sh
+
+unit:
+	$(PY) -m pytest -q tests --ignore=tests/test_build.py
+
+_build/extra:
+	mkdir -p $@
+
+html: _build/extra
+	$(PY) scripts/invalidate_stale.py
+	$(JB) build . --builder html $(STRICT)
+
+html-strict: _build/extra
+	$(PY) scripts/invalidate_stale.py
+	$(JB) build . --builder html $(STRICT) --all
+
+pdf: _build/extra
+	$(JB) build . --builder pdflatex $(STRICT)
+	cp _build/latex/livro.pdf _build/extra/livro.pdf
+	cp _build/latex/livro.pdf _build/html/livro.pdf
+
+clean:
+	rm -rf _build

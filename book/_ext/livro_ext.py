@@ -1,0 +1,166 @@
+"""Extensão Sphinx do livro: o relatório de execução e as versões das bibliotecas.
+
+``{relatorio-execucao}`` monta, a cada construção, uma tabela com o tempo de
+execução de cada capítulo, se ele foi executado agora ou veio do cache, o
+dispositivo e o pico de memória do *kernel*. O tempo e o estado vêm do
+myst-nb; o dispositivo e a memória vêm do valor ``glue`` que
+``livro.report.record()`` grava na última célula de cada capítulo, lido do
+cache de execução (jupyter-cache). ``{versoes}`` lista as versões do Python e
+das bibliotecas usadas na construção.
+"""
+
+from __future__ import annotations
+
+import ast
+import importlib.metadata
+import json
+import platform
+import time
+from pathlib import Path
+
+from docutils import nodes
+from sphinx.transforms.post_transforms import SphinxPostTransform
+from sphinx.util import logging
+from sphinx.util.docutils import SphinxDirective
+
+LOGGER = logging.getLogger(__name__)
+GLUE_KEY = "livro-relatorio"
+PACKAGES = ("torch", "torchvision", "numpy", "scipy", "matplotlib", "scikit-learn", "scikit-image",
+            "pandas", "jupyter-book", "sphinx", "myst-nb", "jupyter-cache", "livro")
+
+
+class RelatorioNode(nodes.General, nodes.Element):
+    """Lugar da tabela de execução, preenchido depois que todos os capítulos rodaram."""
+
+
+class RelatorioDirective(SphinxDirective):
+    def run(self):
+        pages = getattr(self.env, "livro_relatorio_pages", set())
+        pages.add(self.env.docname)
+        self.env.livro_relatorio_pages = pages
+        return [RelatorioNode()]
+
+
+class VersoesDirective(SphinxDirective):
+    def run(self):
+        rows = [("Python", platform.python_version())]
+        for name in PACKAGES:
+            try:
+                rows.append((name, importlib.metadata.version(name)))
+            except importlib.metadata.PackageNotFoundError:
+                rows.append((name, "não instalado"))
+        return [_table(["biblioteca", "versão"], rows)]
+
+
+def _table(header, rows):
+    table = nodes.table(classes=["colwidths-auto"])
+    group = nodes.tgroup(cols=len(header))
+    table += group
+    for _ in header:
+        group += nodes.colspec(colwidth=1)
+    head = nodes.thead()
+    group += head
+    head += _row(header)
+    body = nodes.tbody()
+    group += body
+    for row in rows:
+        body += _row(row)
+    return table
+
+
+def _row(cells):
+    row = nodes.row()
+    for cell in cells:
+        entry = nodes.entry()
+        entry += cell if isinstance(cell, nodes.Node) else nodes.paragraph(text=str(cell))
+        row += entry
+    return row
+
+
+def _records_by_uri(app):
+    """Lê, do cache de execução, o último registro de ``livro.report`` de cada notebook."""
+    cache_path = app.config.nb_execution_cache_path or str(Path(app.outdir).parent / ".jupyter_cache")
+    found = {}
+    if not Path(cache_path).exists():
+        return found
+    from jupyter_cache import get_cache
+
+    cache = get_cache(cache_path)
+    for record in sorted(cache.list_cache_records(), key=lambda r: r.created):
+        nb = cache.get_cache_bundle(record.pk).nb
+        for cell in nb.cells:
+            for output in cell.get("outputs", []):
+                meta = output.get("metadata", {}).get("scrapbook", {})
+                if meta.get("name") == GLUE_KEY:
+                    text = output["data"]["text/plain"]
+                    found[record.uri] = json.loads(ast.literal_eval(text))
+    return found
+
+
+def _fmt(x, digits):
+    return f"{x:.{digits}f}".replace(".", ",")
+
+
+class RelatorioTransform(SphinxPostTransform):
+    default_priority = 8
+
+    def run(self, **kwargs):
+        placeholders = list(self.document.findall(RelatorioNode))
+        if not placeholders:
+            return
+        from myst_nb.sphinx_ import NbMetadataCollector
+
+        env = self.env
+        started = getattr(env.app, "livro_build_started", 0)
+        records = _records_by_uri(env.app)
+        rows = []
+        for docname, data in sorted(NbMetadataCollector.get_doc_data(env).items()):
+            exec_data = data.get("exec_data")
+            if not exec_data:
+                continue
+            title = env.titles.get(docname)
+            link = nodes.reference("", "", internal=True,
+                                   refuri=env.app.builder.get_relative_uri(env.docname, docname))
+            link += nodes.Text(title.astext() if title else docname)
+            para = nodes.paragraph()
+            para += link
+            runtime = exec_data.get("runtime")
+            fresh = exec_data.get("mtime", 0) >= started
+            status = ("executado nesta construção" if fresh else "lido do cache") \
+                if exec_data.get("succeeded") else "falhou"
+            info = records.get(str(env.doc2path(docname)), {})
+            memory = info.get("memoria_gb")
+            if memory is None:
+                LOGGER.warning(f"o capítulo {docname} não chamou livro.report.record()", type="livro")
+            rows.append((para, "-" if runtime is None else _fmt(runtime, 1), status,
+                         info.get("dispositivo", "-"), "-" if memory is None else _fmt(memory, 2)))
+        table = _table(["capítulo", "tempo de execução (s)", "estado", "dispositivo", "pico de memória (GB)"],
+                       rows)
+        for node in placeholders:
+            node.replace_self(table.deepcopy())
+
+
+def _always_reread(app, env, added, changed, removed):
+    """As páginas com o relatório são relidas a cada construção, para nunca ficarem velhas."""
+    return sorted(getattr(env, "livro_relatorio_pages", set()) - set(removed))
+
+
+def _purge(app, env, docname):
+    pages = getattr(env, "livro_relatorio_pages", set())
+    pages.discard(docname)
+
+
+def _mark_start(app):
+    app.livro_build_started = time.time()
+
+
+def setup(app):
+    app.add_node(RelatorioNode)
+    app.add_directive("relatorio-execucao", RelatorioDirective)
+    app.add_directive("versoes", VersoesDirective)
+    app.add_post_transform(RelatorioTransform)
+    app.connect("builder-inited", _mark_start)
+    app.connect("env-get-outdated", _always_reread)
+    app.connect("env-purge-doc", _purge)
+    return {"version": "0.1", "parallel_read_safe": False, "parallel_write_safe": True,
+            "env_version": 1}
