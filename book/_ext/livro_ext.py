@@ -92,7 +92,7 @@ def _records_by_uri(app):
             for output in cell.get("outputs", []):
                 meta = output.get("metadata", {}).get("scrapbook", {})
                 if meta.get("name") == GLUE_KEY:
-                    text = output["data"]["text/plain"]
+                    text = next(v for k, v in output["data"].items() if k.endswith("text/plain"))
                     found[record.uri] = json.loads(ast.literal_eval(text))
     return found
 
