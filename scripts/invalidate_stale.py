@@ -8,7 +8,7 @@ capítulo, ele descobre quais módulos do pacote o capítulo importa (e, por
 transitividade, o que esses módulos importam), calcula uma impressão digital
 desses arquivos, de ``requirements.txt`` e de ``pyproject.toml`` e a compara
 com a da construção anterior; se mudou, remove do cache as execuções daquele
-capítulo, que então roda de novo.
+capítulo e atualiza a data do arquivo, para que o Sphinx o releia e o execute de novo.
 
 Uso: python scripts/invalidate_stale.py [--book book] [--package code/livro]
        [--cache _build/.jupyter_cache] [--extra requirements.txt code/pyproject.toml]
@@ -24,21 +24,23 @@ import sys
 STAMP = "livro-dependencias.json"
 
 
+NAMES = r"(?:\(([^)]*)\)|([\w \t,]+))"  # lista entre parênteses (várias linhas) ou numa linha só
+
+
+def _names(match_parens, match_line):
+    text = match_parens if match_parens is not None else match_line
+    return {w.strip().split(" as ")[0].strip() for w in text.replace("\n", ",").split(",") if w.strip()}
+
+
 def module_imports(text, name):
     """Módulos do pacote ``name`` citados em ``text`` (código de um capítulo ou módulo)."""
     found = set()
-    for match in re.finditer(rf"^\s*from\s+{name}(\.(\w+))?\s+import\s+\(?([\w\s,]+)\)?", text, re.M):
-        if match.group(2):
-            found.add(match.group(2))
-        else:
-            found.update(w.strip().split(" as ")[0] for w in match.group(3).split(",") if w.strip())
-    for match in re.finditer(rf"^\s*import\s+{name}\.(\w+)", text, re.M):
-        found.add(match.group(1))
-    for match in re.finditer(r"^\s*from\s+\.(\w*)\s+import\s+\(?([\w\s,]+)\)?", text, re.M):
-        if match.group(1):
-            found.add(match.group(1))
-        else:
-            found.update(w.strip().split(" as ")[0] for w in match.group(2).split(",") if w.strip())
+    for m in re.finditer(rf"^\s*from\s+{name}(?:\.(\w+))?\s+import\s+{NAMES}", text, re.M):
+        found.update({m.group(1)} if m.group(1) else _names(m.group(2), m.group(3)))
+    for m in re.finditer(rf"^\s*import\s+{name}\.(\w+)", text, re.M):
+        found.add(m.group(1))
+    for m in re.finditer(rf"^\s*from\s+\.(\w*)\s+import\s+{NAMES}", text, re.M):
+        found.update({m.group(1)} if m.group(1) else _names(m.group(2), m.group(3)))
     return found
 
 
@@ -105,6 +107,9 @@ def main(argv=None):
                 cache.remove_cache(record.pk)
                 removed += 1
                 print(f"invalidado: {pathlib.Path(record.uri).name} (o código de que depende mudou)")
+    for path in stale:
+        # o Sphinx só relê um documento cuja data de modificação mudou
+        pathlib.Path(path).touch()
     cache_path.mkdir(parents=True, exist_ok=True)
     stamp_path.write_text(json.dumps(new, indent=1, sort_keys=True))
     print(f"dependências conferidas: {len(new)} capítulo(s), {removed} execução(ões) descartada(s)")

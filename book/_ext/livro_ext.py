@@ -12,6 +12,7 @@ das bibliotecas usadas na construção.
 from __future__ import annotations
 
 import ast
+import gettext
 import importlib.metadata
 import json
 import platform
@@ -154,7 +155,82 @@ def _mark_start(app):
     app.livro_build_started = time.time()
 
 
+def _translate_proof_titles_latex(depart):
+    """Envolve o ``depart`` LaTeX do sphinx-proof, que escreve "Algorithm", "Theorem"… em inglês."""
+    from sphinx_proof import nodes as proof_nodes
+
+    def wrapped(self, node):
+        depart(self, node)
+        english = node.attributes.get("realtype", "").title()
+        translated = proof_nodes._(english)
+        for i in range(len(self.body) - 1, -1, -1):
+            if self.body[i] == english or self.body[i].startswith(english + " "):
+                self.body[i] = translated + self.body[i][len(english):]
+                break
+
+    return wrapped
+
+
+def _override_proof_latex(app):
+    from sphinx_proof import nodes as proof_nodes
+
+    latex_enum = (proof_nodes.visit_enumerable_node,
+                  _translate_proof_titles_latex(proof_nodes.depart_enumerable_node))
+    for node_class in set(proof_nodes.NODE_TYPES.values()):
+        app.add_node(node_class, override=True, latex=latex_enum)
+    app.add_node(proof_nodes.unenumerable_node, override=True,
+                 latex=(proof_nodes.visit_unenumerable_node,
+                        _translate_proof_titles_latex(proof_nodes.depart_unenumerable_node)))
+
+
+# Textos que o sphinx-book-theme não traduz, ou traduz mal, para o português do Brasil.
+BOOKTHEME_PT_BR = {
+    "Launch": "Executar", "Launch Thebe": "Executar o código nesta página",
+    "Launch interactive content": "Executar o conteúdo interativo", "Launch on": "Executar no",
+    "Live Code": "Código ao vivo", "Open an issue": "Abrir uma issue", "Open issue": "Abrir issue",
+    "Repository": "Repositório", "Source repository": "Repositório do livro",
+    "Source repositories": "Repositório do livro", "Suggest edit": "Sugerir mudança",
+    "Edit this page": "Editar esta página", "Download this page": "Baixar esta página",
+    "Download source file": "Baixar o arquivo-fonte (.md)", "Download notebook file": "Baixar o notebook (.ipynb)",
+    "Print to PDF": "Imprimir em PDF", "Fullscreen mode": "Tela cheia", "Show source": "Mostrar o código-fonte",
+    "Search": "Buscar", "Contents": "Conteúdo", "By": "Por", "By the": "Pelos", "repository": "repositório",
+    "open issue": "abrir issue", "suggest edit": "sugerir mudança", "Toggle navigation": "Mostrar ou esconder a navegação",
+}
+
+
+class _PreferredTranslations(gettext.NullTranslations):
+    """Consulta primeiro a tabela do livro e, se não achar, o catálogo original."""
+
+    def __init__(self, table, fallback):
+        super().__init__()
+        self.table = table
+        if fallback is not None:
+            self.add_fallback(fallback)
+
+    def gettext(self, message):
+        if message in self.table:
+            return self.table[message]
+        return self._fallback.gettext(message) if self._fallback else message
+
+    def ngettext(self, singular, plural, n):
+        if singular in self.table:
+            return self.table[singular]
+        return self._fallback.ngettext(singular, plural, n) if self._fallback else singular
+
+
+def _install_translations(app):
+    from sphinx import locale
+
+    if not (app.config.language or "").startswith("pt"):
+        return
+    key = ("general", "booktheme")  # a ordem da chave no Sphinx é (namespace, catálogo)
+    locale.translators[key] = _PreferredTranslations(BOOKTHEME_PT_BR, locale.translators.get(key))
+
+
 def setup(app):
+    app.connect("builder-inited", _install_translations)
+    app.setup_extension("sphinx_proof")
+    _override_proof_latex(app)
     app.add_node(RelatorioNode)
     app.add_directive("relatorio-execucao", RelatorioDirective)
     app.add_directive("versoes", VersoesDirective)

@@ -1,0 +1,168 @@
+"""Testes do livro construído (rodam depois de ``make html-strict pdf``, em ``make test``).
+
+Conferem o que o leitor recebe: as páginas, os números colados pelo ``glue``,
+a interface em português, a matemática servida pelo próprio site (sem CDN), o
+relatório de execução e o PDF.
+"""
+
+import json
+import re
+import shutil
+import subprocess
+
+import pytest
+from bs4 import BeautifulSoup
+
+from conftest import ROOT
+
+HTML = ROOT / "_build" / "html"
+PDF = ROOT / "_build" / "latex" / "livro.pdf"
+CHAPTER1 = HTML / "book" / "01-verossimilhanca.html"
+ENGLISH_UI = ["Skip to main content", "Back to top", "Color mode", "previous page", "next page",
+              "Search this book", "Show code cell", "Hide code cell", "Toggle primary sidebar",
+              "Toggle secondary sidebar", "Launch Thebe", "Launch interactive content", "Download source file",
+              "Download notebook file", "Print to PDF", "Fullscreen mode", "Open an issue", "Suggest edit",
+              "On this page", "Contents", "Algorithm", "Exercise", "Solution to"]
+
+
+def soup(path):
+    return BeautifulSoup(path.read_text(encoding="utf-8"), "html.parser")
+
+
+def chromium_dom(path):
+    """DOM de ``path`` depois de executado o JavaScript, no Chromium sem rede."""
+    cmd = ["chromium", "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+           "--disable-component-update", "--no-first-run", "--virtual-time-budget=10000", "--dump-dom",
+           path.as_uri()]
+    return subprocess.run(cmd, capture_output=True, text=True, timeout=120, check=True).stdout
+
+
+def test_site_pages_exist():
+    assert (HTML / "index.html").is_file()
+    assert "book/intro.html" in (HTML / "index.html").read_text()
+    for page in ["book/intro.html", "book/01-verossimilhanca.html", "book/apendices/construcao.html",
+                 "book/apendices/referencias.html", "search.html"]:
+        assert (HTML / page).is_file(), page
+
+
+def test_chapter1_numbers_are_glued():
+    page = soup(CHAPTER1)
+    pasted = {span.get_text(strip=True) for span in page.select("span.pasted-text")}
+    for expected in ["12", "40", "0,3", "0,14", "7,48 × 10⁻³²", "416", "59", "34.371"]:
+        assert expected in pasted, (expected, sorted(pasted))
+    main = page.find("main").get_text(" ", strip=True)
+    assert "{glue" not in main and "glue:text" not in main
+
+
+def test_figures_have_captions_and_alt_text():
+    page = soup(CHAPTER1)
+    figures = page.find_all("figure")
+    assert len(figures) >= 4
+    for fig in figures:
+        img = fig.find("img")
+        assert img.get("alt") and len(img["alt"]) > 20, img
+        assert (CHAPTER1.parent / img["src"]).resolve().is_file()
+        assert fig.find("figcaption").get_text(strip=True).startswith("Figura")
+
+
+def test_solutions_are_collapsed_and_executed():
+    page = soup(CHAPTER1)
+    solutions = page.select(".solution")
+    assert len(solutions) == 4
+    assert all("dropdown" in s["class"] for s in solutions)
+    assert "previsão: 416; laço: 416" in page.get_text()
+
+
+def test_interface_in_portuguese():
+    for path in [CHAPTER1, HTML / "book" / "intro.html"]:
+        text = chromium_dom(path)
+        dom = BeautifulSoup(text, "html.parser")
+        for tag in dom(["script", "style"]):
+            tag.decompose()
+        visible = dom.get_text(" ")
+        attrs = " ".join(v for el in dom.find_all(True)
+                         for k, v in el.attrs.items() if k in ("title", "aria-label", "placeholder")
+                         and isinstance(v, str))
+        for english in ENGLISH_UI:
+            assert english not in visible and english not in attrs, (path.name, english)
+        assert 'lang="pt-BR"' in text or 'lang="pt_BR"' in text or 'lang="pt"' in text
+
+
+def test_mathjax_is_local_and_typesets():
+    html = CHAPTER1.read_text()
+    assert "cdn.jsdelivr" not in html and "mathjax@3" not in html
+    src = re.search(r'src="([^"]*mathjax/tex-chtml\.js)[^"]*"', html).group(1)
+    assert (CHAPTER1.parent / src).resolve().is_file()
+    dom = chromium_dom(CHAPTER1)
+    assert dom.count("<mjx-container") > 50
+    assert "$$" not in BeautifulSoup(dom, "html.parser").find("main").get_text()
+
+
+def test_execution_report_page():
+    page = soup(HTML / "book" / "apendices" / "construcao.html")
+    tables = page.find_all("table")
+    text = " ".join(t.get_text(" ", strip=True) for t in tables)
+    assert "Verossimilhança e otimização" in text
+    assert re.search(r"CPU \(\d+ threads\)|GPU", text)
+    row = next(tr for tr in page.find_all("tr") if "Verossimilhança" in tr.get_text())
+    cells = [td.get_text(strip=True) for td in row.find_all("td")]
+    seconds, memory = float(cells[1].replace(",", ".")), float(cells[4].replace(",", "."))
+    assert 0 < seconds < 60, "capítulo 1 deve executar em até 60 s"
+    assert 0 < memory < 4, "nenhum capítulo pode passar de 4 GB"
+    assert "torch" in text and "jupyter-book" in text
+
+
+def test_pdf_link_in_site():
+    assert (HTML / "livro.pdf").is_file()
+    assert "livro.pdf" in (HTML / "_static" / "livro.js").read_text()
+
+
+def test_pdf_contents():
+    assert PDF.is_file()
+    info = subprocess.run(["pdfinfo", str(PDF)], capture_output=True, text=True, check=True).stdout
+    assert "(A4)" in info
+    text = subprocess.run(["pdftotext", str(PDF), "-"], capture_output=True, text=True, check=True).stdout
+    for expected in ["Verossimilhança e otimização", "Algoritmo", "Exercício", "Solução para Exercício",
+                     "Resumo", "Como este livro é construído", "Referências", "7,48 × 10⁻³²"]:
+        assert expected in text, expected
+    assert "Algorithm" not in text and "??" not in text
+    assert "brazil" in (ROOT / "_build" / "latex" / "livro.tex").read_text()  # hifenização em português
+    images = subprocess.run(["pdfimages", "-list", str(PDF)], capture_output=True, text=True, check=True).stdout
+    assert len(images.strip().splitlines()) - 2 >= 4  # as figuras do capítulo 1
+
+
+def test_no_stderr_and_no_error_outputs_in_executed_notebooks():
+    from jupyter_cache import get_cache
+
+    cache = get_cache(str(ROOT / "_build" / ".jupyter_cache"))
+    records = cache.list_cache_records()
+    assert records
+    for record in records:
+        nb = cache.get_cache_bundle(record.pk).nb
+        for cell in nb.cells:
+            for out in cell.get("outputs", []):
+                assert out.get("output_type") != "error", record.uri
+                assert out.get("name") != "stderr", (record.uri, out.get("text", "")[:200])
+
+
+def test_report_glue_is_valid_json():
+    from jupyter_cache import get_cache
+
+    cache = get_cache(str(ROOT / "_build" / ".jupyter_cache"))
+    found = 0
+    for record in cache.list_cache_records():
+        for cell in cache.get_cache_bundle(record.pk).nb.cells:
+            for out in cell.get("outputs", []):
+                if out.get("metadata", {}).get("scrapbook", {}).get("name") == "livro-relatorio":
+                    import ast
+
+                    text = next(v for k, v in out["data"].items() if k.endswith("text/plain"))
+                    info = json.loads(ast.literal_eval(text))
+                    assert info["memoria_gb"] < 4
+                    found += 1
+    assert found >= 1
+
+
+def test_pdf_first_page_renders(tmp_path):
+    subprocess.run(["pdftoppm", "-r", "30", "-png", "-f", "1", "-l", "1", str(PDF), str(tmp_path / "p")], check=True)
+    assert list(tmp_path.glob("p*.png"))
