@@ -178,3 +178,31 @@ def test_to_float():
         data.to_float(X.float())
     with pytest.raises(ValueError, match="forma"):
         data.to_float(torch.zeros(3, dtype=torch.uint8))
+
+
+def test_download_when_online(tmp_path, tiny_fashion, cache_tmp, monkeypatch):
+    """Sem pasta nem pacote Debian, e com rede, os arquivos são baixados e conferidos."""
+    src, arrays = tiny_fashion
+    server = tmp_path / "servidor"
+    server.mkdir()
+    for name in NAMES:
+        (server / f"{name}.gz").write_bytes(gzip.compress((src / name).read_bytes()))
+    monkeypatch.delenv("LIVRO_OFFLINE")
+    monkeypatch.setenv("LIVRO_FASHION_URL", server.as_uri())
+    split = data.fashion_mnist(debian_dir=tmp_path / "nao-existe")
+    np.testing.assert_array_equal(split.y_test.numpy(), arrays["t10k-labels-idx1-ubyte"])
+    # um arquivo adulterado no servidor é recusado
+    for f in (cache_tmp / "dados" / "FashionMNIST" / "raw").iterdir():
+        f.unlink()
+    (server / f"{NAMES[1]}.gz").write_bytes(gzip.compress(b"\0\0\x08\x01\0\0\0\x01\x07"))
+    with pytest.raises(data.ChecksumError, match="baixado"):
+        data.fashion_mnist(debian_dir=tmp_path / "nao-existe")
+
+
+def test_offline_never_downloads(tmp_path, cache_tmp, monkeypatch):
+    monkeypatch.setenv("LIVRO_FASHION_URL", "http://127.0.0.1:9/nada")
+    calls = []
+    monkeypatch.setattr(data, "_download_gz", lambda *a: calls.append(a))
+    with pytest.raises(data.DataNotFoundError):
+        data.fashion_mnist(debian_dir=tmp_path / "nao-existe")
+    assert calls == []

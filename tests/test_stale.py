@@ -68,10 +68,12 @@ def make_book(tmp):
     write(tmp / "requirements.txt", "numpy\n")
 
 
-def build(tmp):
+def build(tmp, log=None):
     env = dict(os.environ, PYTHONPATH=str(tmp / "pkg"))
-    subprocess.run([str(JB), "build", str(tmp), "--builder", "html"], check=True, env=env,
-                   capture_output=True, text=True)
+    result = subprocess.run([str(JB), "build", str(tmp), "--builder", "html"], check=True, env=env,
+                            capture_output=True, text=True)
+    if log is not None:
+        log.append(result.stdout + result.stderr)
     return {name: (tmp / "_build" / "html" / "book" / f"{name}.html").read_text()
             for name in ("cap_a", "cap_b")}
 
@@ -103,6 +105,15 @@ def test_package_change_reexecutes_only_dependent_chapter(tmp_path):
 
     # nada mudou: nada é descartado
     assert "0 execução(ões) descartada(s)" in invalidate(tmp_path)
+
+    # só um parágrafo mudou: a página muda, nenhum notebook é reexecutado
+    chapter = tmp_path / "book" / "cap_b.md"
+    chapter.write_text(chapter.read_text() + "\nUm parágrafo novo.\n")
+    assert "0 execução(ões) descartada(s)" in invalidate(tmp_path)
+    log = []
+    pages = build(tmp_path, log)
+    assert "Um parágrafo novo." in pages["cap_b"] and "SAIDA fixo" in pages["cap_b"]
+    assert "Executing notebook" not in log[0] and "Using cached notebook" in log[0]
 
     # requirements.txt muda: todos os capítulos são descartados
     (tmp_path / "requirements.txt").write_text("numpy\nscipy\n")

@@ -42,6 +42,73 @@ class RelatorioDirective(SphinxDirective):
         return [RelatorioNode()]
 
 
+class ExerciciosNode(nodes.General, nodes.Element):
+    """Lugar da lista de exercícios do livro, preenchida depois da leitura de todos os capítulos."""
+
+
+class ExerciciosDirective(SphinxDirective):
+    def run(self):
+        pages = getattr(self.env, "livro_relatorio_pages", set())
+        pages.add(self.env.docname)
+        self.env.livro_relatorio_pages = pages
+        return [ExerciciosNode()]
+
+
+def _doc_order(env):
+    """Documentos na ordem do sumário, a partir da raiz."""
+    order, todo = [], [env.config.root_doc]
+    while todo:
+        doc = todo.pop(0)
+        if doc in order:
+            continue
+        order.append(doc)
+        todo[0:0] = env.toctree_includes.get(doc, [])
+    return order
+
+
+class ExerciciosTransform(SphinxPostTransform):
+    default_priority = 8
+
+    def run(self, **kwargs):
+        placeholders = list(self.document.findall(ExerciciosNode))
+        if not placeholders:
+            return
+        env = self.env
+        registry = getattr(env, "sphinx_exercise_registry", {})
+        by_doc = {}
+        for label, entry in registry.items():
+            if entry.get("type", "").startswith("exercise"):
+                by_doc.setdefault(entry["docname"], []).append((label, entry["node"]))
+        container = nodes.container()
+        for docname in _doc_order(env):
+            if docname not in by_doc:
+                continue
+            title = env.titles.get(docname)
+            section_title = nodes.rubric(text=title.astext() if title else docname)
+            container += section_title
+            items = nodes.bullet_list()
+            doctree = env.get_doctree(docname)
+            texts = {}
+            for element in doctree.findall(nodes.Element):
+                for label in element.get("ids", []):
+                    texts.setdefault(label, element)
+            for number, (label, node) in enumerate(by_doc[docname], start=1):
+                element = texts.get(label, node)
+                body = [c for c in element.children if not isinstance(c, nodes.title)]
+                words = " ".join(c.astext() for c in body).split()
+                summary = " ".join(words[:16]) + ("…" if len(words) > 16 else "")
+                link = nodes.reference("", "", internal=True,
+                                       refuri=env.app.builder.get_relative_uri(env.docname, docname) + "#" + label)
+                link += nodes.Text(f"Exercício {number}")
+                para = nodes.paragraph()
+                para += link
+                para += nodes.Text(f": {summary}")
+                items += nodes.list_item("", para)
+            container += items
+        for node in placeholders:
+            node.replace_self(container.deepcopy())
+
+
 class VersoesDirective(SphinxDirective):
     def run(self):
         rows = [("Python", platform.python_version())]
@@ -235,6 +302,9 @@ def setup(app):
     app.add_directive("relatorio-execucao", RelatorioDirective)
     app.add_directive("versoes", VersoesDirective)
     app.add_post_transform(RelatorioTransform)
+    app.add_node(ExerciciosNode)
+    app.add_directive("lista-exercicios", ExerciciosDirective)
+    app.add_post_transform(ExerciciosTransform)
     app.connect("builder-inited", _mark_start)
     app.connect("env-get-outdated", _always_reread)
     app.connect("env-purge-doc", _purge)

