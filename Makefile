@@ -21,7 +21,7 @@ export PYDEVD_DISABLE_FILE_VALIDATION := 1
 book: setup html pdf
 
 test: setup unit html-strict pdf
-	$(PY) -m pytest -q tests/test_build.py
+	$(PY) -m pytest -q tests/test_build.py tests/test_browser.py
 
 rapido:
 	$(PY) scripts/invalidate_stale.py
@@ -43,7 +43,7 @@ _vendor/static/mathjax/tex-chtml.js: scripts/vendor-mathjax.sh
 	bash scripts/vendor-mathjax.sh
 
 unit:
-	$(PY) -m pytest -q tests --ignore=tests/test_build.py
+	$(PY) -m pytest -q tests --ignore=tests/test_build.py --ignore=tests/test_browser.py
 
 _build/extra:
 	mkdir -p $@

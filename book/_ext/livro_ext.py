@@ -218,6 +218,18 @@ def _purge(app, env, docname):
     pages.discard(docname)
 
 
+def _dedupe_scripts(app, pagename, templatename, context, doctree):
+    """O sphinx-thebe registra sua configuração duas vezes; o navegador acusa a constante repetida."""
+    seen, unique = set(), []
+    for script in context.get("script_files", []):
+        attributes = getattr(script, "attributes", {})
+        key = (getattr(script, "filename", None) or "", attributes.get("body"), attributes.get("src"))
+        if key not in seen:
+            seen.add(key)
+            unique.append(script)
+    context["script_files"] = unique
+
+
 def _mark_start(app):
     app.livro_build_started = time.time()
 
@@ -306,6 +318,7 @@ def setup(app):
     app.add_directive("lista-exercicios", ExerciciosDirective)
     app.add_post_transform(ExerciciosTransform)
     app.connect("builder-inited", _mark_start)
+    app.connect("html-page-context", _dedupe_scripts, priority=900)
     app.connect("env-get-outdated", _always_reread)
     app.connect("env-purge-doc", _purge)
     return {"version": "0.1", "parallel_read_safe": False, "parallel_write_safe": True,

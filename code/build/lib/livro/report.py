@@ -1,0 +1,51 @@
+"""Registro de execução de cada capítulo, lido pela página "Como este livro é construído".
+
+A última célula de cada capítulo chama ``report.record()``: ela mede o pico de
+memória do *kernel* e o dispositivo usado, confere o orçamento de memória e
+guarda tudo como um valor ``glue`` oculto. A extensão Sphinx do livro lê esses
+valores do cache de execução e monta a tabela do apêndice.
+"""
+
+import json
+import platform
+import resource
+import sys
+
+from . import __version__, device
+
+__all__ = ["GLUE_KEY", "MEMORY_BUDGET_GB", "peak_memory_gb", "record"]
+
+GLUE_KEY = "livro-relatorio"
+MEMORY_BUDGET_GB = 4.0
+
+
+def peak_memory_gb():
+    """Pico de memória residente deste processo, em GB (10⁹ bytes)."""
+    kib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss  # no Linux, em KiB
+    return kib * 1024 / 1e9
+
+
+def record(budget_gb=MEMORY_BUDGET_GB):
+    """Mede e registra a execução do capítulo; falha se a memória passou de ``budget_gb``."""
+    import torch
+    from myst_nb import glue
+
+    peak = peak_memory_gb()
+    if peak > budget_gb:
+        raise RuntimeError(
+            f"o capítulo usou {peak:.2f} GB de memória, acima do orçamento de {budget_gb:.1f} GB"
+        )
+    info = {
+        "memoria_gb": round(peak, 3),
+        "dispositivo": device.describe(),
+        "python": platform.python_version(),
+        "torch": torch.__version__,
+        "livro": __version__,
+        "plataforma": f"{platform.system()} {platform.machine()}",
+    }
+    glue(GLUE_KEY, json.dumps(info, ensure_ascii=False), display=False)
+    return info
+
+
+if __name__ == "__main__":  # pragma: no cover - uso manual
+    json.dump({"memoria_gb": peak_memory_gb()}, sys.stdout)
