@@ -202,6 +202,8 @@ class RelatorioTransform(SphinxPostTransform):
                 LOGGER.warning(f"o capítulo {docname} não chamou livro.report.record()", type="livro")
             rows.append((para, "-" if runtime is None else _fmt(runtime, 1), status,
                          info.get("dispositivo", "-"), "-" if memory is None else _fmt(memory, 2)))
+        total = sum(float(r[1].replace(",", ".")) for r in rows if r[1] != "-")
+        rows.append(("total", _fmt(total, 1), "", "", ""))
         table = _table(["capítulo", "tempo de execução (s)", "estado", "dispositivo", "pico de memória (GB)"],
                        rows)
         for node in placeholders:
