@@ -1,0 +1,172 @@
+"""Regressão *ridge* nas formas primal e dual, *kernels* e *kernel ridge regression*.
+
+Tudo em PyTorch (``float64``), para que o capítulo de regularização possa
+comparar cada conta com o scikit-learn (``Ridge``, ``KernelRidge`` e
+``sklearn.metrics.pairwise``). As funções aceitam tensores ou arranjos NumPy e
+devolvem tensores.
+
+As convenções de parâmetros são as do scikit-learn: ``gamma=None`` significa
+``1 / número de atributos``; o *kernel* polinomial é ``(gamma <x, y> + coef0) ** degree``.
+"""
+
+import numbers
+
+import numpy as np
+import torch
+
+__all__ = [
+    "KERNELS", "linear_kernel", "polynomial_kernel", "rbf_kernel", "laplacian_kernel",
+    "kernel_matrix", "ridge_primal", "ridge_dual", "KernelRidgeRegression",
+]
+
+
+def _as_tensor(name, A, ndim):
+    """Converte ``A`` num tensor ``float64`` com ``ndim`` dimensões, ou explica o erro."""
+    if isinstance(A, np.ndarray):
+        A = torch.from_numpy(np.asarray(A, dtype=np.float64))
+    elif isinstance(A, torch.Tensor):
+        A = A.to(torch.float64)
+    else:
+        raise TypeError(f"{name} deve ser um tensor ou um arranjo NumPy, recebi {type(A).__name__}")
+    if A.ndim != ndim:
+        raise ValueError(f"{name} deve ter {ndim} dimensão(ões), recebi a forma {tuple(A.shape)}")
+    if not torch.isfinite(A).all():
+        raise ValueError(f"{name} contém NaN ou infinito")
+    return A
+
+
+def _pair(X, Y):
+    """Valida o par ``(X, Y)`` de matrizes de atributos; ``Y=None`` quer dizer ``Y = X``."""
+    X = _as_tensor("X", X, 2)
+    Y = X if Y is None else _as_tensor("Y", Y, 2)
+    if X.shape[1] != Y.shape[1]:
+        raise ValueError(f"X e Y devem ter o mesmo número de colunas, recebi {X.shape[1]} e {Y.shape[1]}")
+    return X, Y
+
+
+def _positive(name, value, allow_zero=False):
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise TypeError(f"{name} deve ser um número real, recebi {type(value).__name__}")
+    if not np.isfinite(value) or value < 0 or (value == 0 and not allow_zero):
+        limite = "≥ 0" if allow_zero else "> 0"
+        raise ValueError(f"{name} deve ser {limite}, recebi {value}")
+    return float(value)
+
+
+def _gamma(gamma, X):
+    return 1.0 / X.shape[1] if gamma is None else _positive("gamma", gamma)
+
+
+def linear_kernel(X, Y=None):
+    """*Kernel* linear, ``K[i, j] = <x_i, y_j>``; forma ``(n_X, n_Y)``."""
+    X, Y = _pair(X, Y)
+    return X @ Y.T
+
+
+def polynomial_kernel(X, Y=None, degree=3, gamma=None, coef0=1.0):
+    """*Kernel* polinomial, ``K[i, j] = (gamma <x_i, y_j> + coef0) ** degree``."""
+    X, Y = _pair(X, Y)
+    if isinstance(degree, bool) or not isinstance(degree, numbers.Integral) or degree < 1:
+        raise ValueError(f"degree deve ser um inteiro ≥ 1, recebi {degree!r}")
+    coef0 = _positive("coef0", coef0, allow_zero=True)
+    return (_gamma(gamma, X) * (X @ Y.T) + coef0) ** int(degree)
+
+
+def rbf_kernel(X, Y=None, gamma=None):
+    """*Kernel* gaussiano (RBF), ``K[i, j] = exp(-gamma ||x_i - y_j||²)``."""
+    X, Y = _pair(X, Y)
+    sq_dist = torch.cdist(X, Y, p=2.0) ** 2  # (n_X, n_Y)
+    return torch.exp(-_gamma(gamma, X) * sq_dist)
+
+
+def laplacian_kernel(X, Y=None, gamma=None):
+    """*Kernel* laplaciano, ``K[i, j] = exp(-gamma ||x_i - y_j||₁)``."""
+    X, Y = _pair(X, Y)
+    l1_dist = torch.cdist(X, Y, p=1.0)  # (n_X, n_Y)
+    return torch.exp(-_gamma(gamma, X) * l1_dist)
+
+
+KERNELS = {
+    "linear": linear_kernel,
+    "polynomial": polynomial_kernel,
+    "rbf": rbf_kernel,
+    "laplacian": laplacian_kernel,
+}
+
+
+def kernel_matrix(X, Y=None, kernel="rbf", **params):
+    """Matriz de *kernel* pelo nome (``'linear'``, ``'polynomial'``, ``'rbf'``, ``'laplacian'``)."""
+    if kernel not in KERNELS:
+        raise ValueError(f"kernel desconhecido: {kernel!r}; os disponíveis são {', '.join(KERNELS)}")
+    return KERNELS[kernel](X, Y, **params)
+
+
+def _targets(y, n):
+    y = _as_tensor("y", y, 1)
+    if y.shape[0] != n:
+        raise ValueError(f"y deve ter {n} elementos (um por linha de X), recebi {y.shape[0]}")
+    return y
+
+
+def ridge_primal(X, y, lam):
+    """Coeficientes da *ridge* sem intercepto: ``beta = (XᵀX + lam I)⁻¹ Xᵀy``, forma ``(p,)``.
+
+    Minimiza ``||y - X beta||² + lam ||beta||²``; resolve um sistema ``p × p``.
+    """
+    X = _as_tensor("X", X, 2)
+    y = _targets(y, X.shape[0])
+    lam = _positive("lam", lam, allow_zero=True)
+    A = X.T @ X + lam * torch.eye(X.shape[1], dtype=X.dtype)
+    return torch.linalg.solve(A, X.T @ y)
+
+
+def ridge_dual(X, y, lam):
+    """Coeficientes duais da *ridge*: ``alpha = (XXᵀ + lam I)⁻¹ y``, forma ``(n,)``.
+
+    Os coeficientes primais são ``beta = Xᵀ alpha``; resolve um sistema ``n × n``.
+    """
+    X = _as_tensor("X", X, 2)
+    y = _targets(y, X.shape[0])
+    lam = _positive("lam", lam)
+    A = X @ X.T + lam * torch.eye(X.shape[0], dtype=X.dtype)
+    return torch.linalg.solve(A, y)
+
+
+class KernelRidgeRegression:
+    """*Kernel ridge regression* sem intercepto, como ``sklearn.kernel_ridge.KernelRidge``.
+
+    ``fit`` resolve ``(K + lam I) alpha = y`` com ``K[i, j] = k(x_i, x_j)``;
+    ``predict`` devolve ``K(X_novo, X_treino) @ alpha``.
+    """
+
+    def __init__(self, lam=1.0, kernel="rbf", **kernel_params):
+        self.lam = _positive("lam", lam)
+        if kernel not in KERNELS:
+            raise ValueError(f"kernel desconhecido: {kernel!r}; os disponíveis são {', '.join(KERNELS)}")
+        self.kernel = kernel
+        self.kernel_params = kernel_params
+        self.X_fit_ = None
+        self.dual_coef_ = None
+
+    def fit(self, X, y):
+        """Ajusta os coeficientes duais ``dual_coef_`` (um por exemplo de treino)."""
+        X = _as_tensor("X", X, 2)
+        y = _targets(y, X.shape[0])
+        K = kernel_matrix(X, X, self.kernel, **self.kernel_params)  # (n, n)
+        K = K + self.lam * torch.eye(X.shape[0], dtype=X.dtype)
+        self.dual_coef_ = torch.linalg.solve(K, y)
+        self.X_fit_ = X
+        return self
+
+    def predict(self, X):
+        """Previsões ``sum_i alpha_i k(x, x_i)`` para cada linha de ``X``."""
+        if self.dual_coef_ is None:
+            raise RuntimeError("o modelo ainda não foi ajustado: chame fit(X, y) antes de predict")
+        X = _as_tensor("X", X, 2)
+        if X.shape[1] != self.X_fit_.shape[1]:
+            raise ValueError(
+                f"X tem {X.shape[1]} colunas, mas o modelo foi ajustado com {self.X_fit_.shape[1]}"
+            )
+        # os mesmos parâmetros do ajuste: gamma=None usa o número de colunas de X_fit_
+        K = kernel_matrix(self.X_fit_, X, self.kernel, **self.kernel_params).T  # (n_novo, n)
+        return K @ self.dual_coef_
