@@ -4,7 +4,7 @@ set -euo pipefail
 
 packages=(
   latexmk texlive-latex-extra texlive-lang-portuguese texlive-xetex texlive-fonts-recommended
-  texlive-fonts-extra fonts-freefont-otf xindy       # PDF via xelatex
+  texlive-fonts-extra fonts-freefont-otf fonts-dejavu-core xindy       # PDF via xelatex
   dataset-fashion-mnist                              # Fashion-MNIST sem internet
   chromium poppler-utils                             # testes no navegador e do PDF
 )

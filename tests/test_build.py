@@ -127,6 +127,8 @@ def test_pdf_contents():
         assert expected in text, expected
     assert "Algorithm" not in text and "??" not in text
     assert "brazil" in (ROOT / "_build" / "latex" / "livro.tex").read_text()  # hifenização em português
+    log = (ROOT / "_build" / "latex" / "livro.log").read_text(errors="replace")
+    assert "Missing character" not in log, "há glifos faltando no PDF"
     images = subprocess.run(["pdfimages", "-list", str(PDF)], capture_output=True, text=True, check=True).stdout
     assert len(images.strip().splitlines()) - 2 >= 4  # as figuras do capítulo 1
 
