@@ -15,9 +15,8 @@ import urllib.parse
 
 import pytest
 import yaml
-from playwright.sync_api import sync_playwright
-
 from conftest import ROOT
+from playwright.sync_api import sync_playwright
 
 HTML = ROOT / "_build" / "html"
 SHOTS = ROOT / "_build" / "screenshots"

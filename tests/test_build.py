@@ -7,12 +7,9 @@ relatório de execução e o PDF.
 
 import json
 import re
-import shutil
 import subprocess
 
-import pytest
 from bs4 import BeautifulSoup
-
 from conftest import ROOT
 
 HTML = ROOT / "_build" / "html"

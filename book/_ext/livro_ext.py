@@ -275,7 +275,8 @@ BOOKTHEME_PT_BR = {
     "Download source file": "Baixar o arquivo-fonte (.md)", "Download notebook file": "Baixar o notebook (.ipynb)",
     "Print to PDF": "Imprimir em PDF", "Fullscreen mode": "Tela cheia", "Show source": "Mostrar o código-fonte",
     "Search": "Buscar", "Contents": "Conteúdo", "By": "Por", "By the": "Pelos", "repository": "repositório",
-    "open issue": "abrir issue", "suggest edit": "sugerir mudança", "Toggle navigation": "Mostrar ou esconder a navegação",
+    "open issue": "abrir issue", "suggest edit": "sugerir mudança",
+    "Toggle navigation": "Mostrar ou esconder a navegação",
 }
 
 

@@ -24,7 +24,8 @@ import torch
 import torch.nn.functional as F
 from tqdm import tqdm
 
-from . import __version__, data, device as devices
+from . import __version__, data
+from . import device as devices
 
 __all__ = ["Config", "cache_dir", "cache_key", "fit", "evaluate", "predict"]
 
@@ -271,7 +272,7 @@ def fit(net, X, y, X_val=None, y_val=None, cfg=Config(), *, loss_fn=None, augmen
     history = {k: [] for k in ("train_loss", "train_acc", "val_loss", "val_acc", "lr", "seconds")}
     bar = tqdm(total=cfg.num_epochs * steps_per_epoch, desc=desc, unit="lote", file=sys.stdout,
                mininterval=2.0, ncols=90, ascii=True)
-    for epoch in range(cfg.num_epochs):
+    for _ in range(cfg.num_epochs):
         start = time.perf_counter()
         net.train()
         perm = torch.randperm(n, generator=gen).to(dev)
