@@ -94,6 +94,28 @@ def test_key_covers_model_code():
     assert train.cache_key(A(), CFG, (X, y)) != train.cache_key(B(), CFG, (X, y))
 
 
+def test_key_covers_module_flags():
+    """Duas redes iguais no código, no repr e nos pesos, mas com uma opção diferente (com e sem atalho)."""
+
+    class Block(nn.Module):
+        def __init__(self, skip):
+            super().__init__()
+            torch.manual_seed(0)
+            self.skip = skip
+            self.lin = nn.Linear(2, 2)
+
+        def forward(self, x):
+            return self.lin(x) + x if self.skip else self.lin(x)
+
+    X, y = make_data()
+    assert repr(Block(True)) == repr(Block(False))
+    assert train.cache_key(Block(True), CFG, (X, y)) != train.cache_key(Block(False), CFG, (X, y))
+    net = Block(True)
+    before = train.cache_key(net, CFG, (X, y))
+    net.eval()  # o modo de treino/avaliação não muda a chave
+    assert train.cache_key(net, CFG, (X, y)) == before
+
+
 def test_key_covers_package_version(monkeypatch):
     X, y = make_data()
     base = train.cache_key(make_net(), CFG, (X, y))

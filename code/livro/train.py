@@ -102,6 +102,17 @@ def _model_code(net):
     return "\n".join(f"{k}\n{v}" for k, v in sorted(seen.items()))
 
 
+def _module_settings(net):
+    """Atributos simples de cada submódulo (por exemplo, ``skip=False``), que o ``repr`` pode omitir."""
+    simple = (bool, int, float, str, tuple, type(None))
+    lines = []
+    for name, module in net.named_modules():
+        settings = sorted((k, repr(v)) for k, v in vars(module).items()
+                          if not k.startswith("_") and k != "training" and isinstance(v, simple))
+        lines.append(f"{name}:{type(module).__qualname__}:{settings}")
+    return "\n".join(lines)
+
+
 def _update_tensor(digest, tensor):
     t = tensor.detach()
     digest.update(f"{t.dtype}{tuple(t.shape)}".encode())
@@ -114,7 +125,7 @@ def cache_key(net, cfg, tensors, extra=()):
     """Chave SHA-256 (hexadecimal) de um treinamento: modelo, pesos iniciais, ``cfg``, dados e extras."""
     digest = hashlib.sha256()
     for part in (f"livro {__version__}", f"torch {torch.__version__}", _model_code(net), repr(net),
-                 json.dumps(dataclasses.asdict(cfg), sort_keys=True)):
+                 _module_settings(net), json.dumps(dataclasses.asdict(cfg), sort_keys=True)):
         digest.update(part.encode())
         digest.update(b"\0")
     for name, value in sorted(net.state_dict().items()):

@@ -1,0 +1,207 @@
+"""Redes convolucionais no estilo VGG e ferramentas para olhar dentro delas.
+
+Um bloco VGG é uma sequência de convoluções 3×3 (cada uma seguida de
+normalização em lote e ReLU) terminada por um *max pooling* 2×2. A rede
+``VGGNet`` empilha blocos num **corpo** (*backbone*, o codificador) e termina
+numa **cabeça** (*head*): *pooling* médio global e uma camada linear.
+
+As ferramentas de inspeção são: ``layer_outputs`` (ativações de camadas
+escolhidas, por *forward hooks*), ``receptive_fields`` (campo receptivo de cada
+camada, calculado pela arquitetura), ``top_patches`` (os recortes da entrada
+que mais ativam um canal) e ``pca`` (projeção em componentes principais).
+"""
+
+import torch
+from torch import nn
+
+__all__ = ["vgg_block", "VGGNet", "layer_outputs", "receptive_fields", "top_patches", "pca"]
+
+# camadas que agem ponto a ponto: não mudam o campo receptivo
+_POINTWISE = (nn.BatchNorm2d, nn.ReLU, nn.Identity, nn.Dropout, nn.Dropout2d, nn.GELU, nn.SiLU)
+
+
+def _positive_int(name, value):
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise TypeError(f"{name} deve ser um número inteiro, recebi {type(value).__name__}")
+    if value < 1:
+        raise ValueError(f"{name} deve ser ≥ 1, recebi {value}")
+    return value
+
+
+def vgg_block(in_channels, out_channels, num_convs=1):
+    """Bloco VGG: ``num_convs`` × (conv 3×3 → BatchNorm → ReLU), depois *max pooling* 2×2.
+
+    As convoluções usam *padding* 1, que preserva altura e largura; o *pooling*
+    com passo 2 as divide por dois (arredondando para baixo). A convolução não
+    tem viés: a normalização em lote, logo depois, subtrairia qualquer viés.
+    """
+    for name, value in (("in_channels", in_channels), ("out_channels", out_channels),
+                        ("num_convs", num_convs)):
+        _positive_int(name, value)
+    layers = []
+    for i in range(num_convs):
+        layers += [nn.Conv2d(in_channels if i == 0 else out_channels, out_channels, 3, padding=1, bias=False),
+                   nn.BatchNorm2d(out_channels), nn.ReLU()]
+    layers.append(nn.MaxPool2d(2))
+    return nn.Sequential(*layers)
+
+
+class VGGNet(nn.Module):
+    """Rede no estilo VGG: corpo de blocos ``vgg_block`` e cabeça GAP + linear.
+
+    ``arch`` é uma sequência de pares ``(num_convs, out_channels)``, um por
+    bloco. Entrada ``(N, in_channels, H, W)``; saída ``(N, num_classes)``
+    (*logits*). ``features(x)`` devolve o vetor ``(N, C)`` que a cabeça recebe
+    depois do *pooling* médio global, a representação aprendida pela rede.
+    """
+
+    def __init__(self, arch=((1, 32), (1, 64), (2, 128)), in_channels=1, num_classes=10):
+        super().__init__()
+        arch = tuple(tuple(pair) for pair in arch)
+        if len(arch) == 0 or any(len(pair) != 2 for pair in arch):
+            raise ValueError("arch deve ser uma sequência não vazia de pares (num_convs, out_channels)")
+        _positive_int("in_channels", in_channels)
+        _positive_int("num_classes", num_classes)
+        blocks, channels = [], in_channels
+        for num_convs, out_channels in arch:
+            blocks.append(vgg_block(channels, out_channels, num_convs))
+            channels = out_channels
+        self.arch = arch
+        self.backbone = nn.Sequential(*blocks)  # (N, C_in, H, W) → (N, C, H/2^B, W/2^B)
+        self.head = nn.Sequential(nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(channels, num_classes))
+
+    def features(self, x):
+        """Vetor de características ``(N, C)``: corpo seguido do *pooling* médio global."""
+        return self.head[1](self.head[0](self.backbone(x)))
+
+    def forward(self, x):
+        if x.ndim != 4:
+            raise ValueError(f"esperava imagens (N, C, H, W), recebi a forma {tuple(x.shape)}")
+        size = min(x.shape[-2:])
+        if size < 2 ** len(self.arch):
+            raise ValueError(f"imagens de {size} pixels ficam vazias depois de {len(self.arch)} "
+                             f"poolings 2×2: use ao menos {2 ** len(self.arch)} pixels")
+        return self.head(self.backbone(x))
+
+
+@torch.no_grad()
+def layer_outputs(net, x, names):
+    """Saídas dos submódulos ``names`` de ``net`` para a entrada ``x``, num dicionário.
+
+    Registra um *forward hook* em cada submódulo, roda ``net(x)`` em modo de
+    avaliação e remove os *hooks*, mesmo se a passagem falhar.
+    """
+    modules = dict(net.named_modules())
+    missing = [name for name in names if name not in modules]
+    if missing:
+        raise ValueError(f"a rede não tem as camadas {missing}; veja os nomes em net.named_modules()")
+    outputs, handles = {}, []
+    for name in names:
+        def hook(module, inputs, output, name=name):
+            outputs[name] = output.detach().float().cpu()
+        handles.append(modules[name].register_forward_hook(hook))
+    was_training = net.training
+    net.eval()
+    try:
+        net(x)
+    finally:
+        for handle in handles:
+            handle.remove()
+        net.train(was_training)
+    return {name: outputs[name] for name in names}
+
+
+def _pair_value(value):
+    return value if isinstance(value, int) else value[0]
+
+
+def receptive_fields(net):
+    """Campo receptivo de cada camada de ``net``, pela arquitetura.
+
+    Percorre as camadas-folha na ordem em que foram registradas (a ordem de
+    execução numa ``nn.Sequential``) e devolve ``{nome: (r, j, a)}``: a unidade
+    ``(i, k)`` da saída da camada vê, na entrada, as linhas ``a + i·j`` até
+    ``a + i·j + r − 1`` (e o mesmo nas colunas). ``r`` é o tamanho do campo
+    receptivo, ``j`` o passo acumulado e ``a`` o deslocamento causado pelo
+    *padding*. Só conhece convoluções e *poolings* quadrados sem dilatação.
+    """
+    r, j, a = 1, 1, 0
+    fields = {}
+    for name, module in net.named_modules():
+        if len(list(module.children())) > 0:
+            continue
+        if isinstance(module, (nn.Conv2d, nn.MaxPool2d, nn.AvgPool2d)):
+            k, s, p = (_pair_value(module.kernel_size), _pair_value(module.stride or module.kernel_size),
+                       _pair_value(module.padding))
+            dilation = getattr(module, "dilation", 1)
+            if _pair_value(dilation) != 1 or isinstance(module.padding, str):
+                raise ValueError(f"a camada {name} usa dilatação ou padding por nome: sem regra aqui")
+            r, a, j = r + (k - 1) * j, a - p * j, j * s
+        elif not isinstance(module, _POINTWISE):
+            if isinstance(module, (nn.AdaptiveAvgPool2d, nn.Flatten, nn.Linear)):
+                break  # a partir daqui a unidade vê a imagem inteira
+            raise ValueError(f"não sei calcular o campo receptivo da camada {name} ({type(module).__name__})")
+        fields[name] = (r, j, a)
+    return fields
+
+
+def top_patches(activation, images, field, k=9):
+    """Os ``k`` recortes de ``images`` que mais ativam cada canal de ``activation``.
+
+    ``activation`` ``(N, C, h, w)`` é a saída de uma camada para ``images``
+    ``(N, H, W)`` ou ``(N, 1, H, W)``, e ``field = (r, j, a)`` o seu campo
+    receptivo (de ``receptive_fields``). Para cada canal, escolhe as ``k``
+    imagens com maior ativação máxima (uma posição por imagem) e recorta o
+    quadrado ``r × r`` da entrada que a unidade vencedora vê; o que cai fora da
+    imagem vale zero. Devolve ``(patches, index, value)``: recortes
+    ``(C, k, r, r)``, imagem de origem ``(C, k)`` e ativação ``(C, k)``.
+    """
+    if activation.ndim != 4:
+        raise ValueError(f"activation deve ter forma (N, C, h, w), recebi {tuple(activation.shape)}")
+    if images.ndim == 4:
+        if images.shape[1] != 1:
+            raise ValueError("top_patches recorta imagens de um canal só")
+        images = images[:, 0]
+    if images.ndim != 3 or len(images) != len(activation):
+        raise ValueError("images deve ser (N, H, W) com o mesmo N das ativações")
+    _positive_int("k", k)
+    N, C, h, w = activation.shape
+    if k > N:
+        raise ValueError(f"pedi {k} recortes, mas só há {N} imagens")
+    r, j, a = field
+    best, pos = activation.flatten(2).max(dim=2)  # (N, C): melhor valor e posição em cada imagem
+    value, index = best.T.topk(k, dim=1)  # (C, k)
+    pos = pos.T.gather(1, index)  # (C, k)
+    top = a + (pos // w) * j + r  # primeira linha do recorte, na imagem com margem r
+    left = a + (pos % w) * j + r
+    padded = nn.functional.pad(images, (r, r, r, r))  # (N, H + 2r, W + 2r)
+    offsets = torch.arange(r)
+    rows = (top[..., None] + offsets)[..., :, None]  # (C, k, r, 1)
+    cols = (left[..., None] + offsets)[..., None, :]  # (C, k, 1, r)
+    patches = padded[index[..., None, None], rows, cols]  # (C, k, r, r)
+    return patches, index, value
+
+
+def pca(X, num_components=2):
+    """Análise de componentes principais de ``X`` ``(n, d)`` pela SVD dos dados centrados.
+
+    Devolve ``(scores, components, explained_variance)``: projeções ``(n, q)``,
+    direções ``(q, d)`` (linhas ortonormais) e variância de cada componente
+    (divisor ``n − 1``, como no scikit-learn). Cada componente é definido a
+    menos do sinal; aqui o maior coeficiente em valor absoluto é positivo.
+    """
+    if not isinstance(X, torch.Tensor):
+        raise TypeError(f"X deve ser um tensor, recebi {type(X).__name__}")
+    if X.ndim != 2:
+        raise ValueError(f"X deve ter forma (n, d), recebi {tuple(X.shape)}")
+    n, d = X.shape
+    _positive_int("num_components", num_components)
+    if num_components > min(n, d):
+        raise ValueError(f"num_components = {num_components} passa de min(n, d) = {min(n, d)}")
+    Xc = X - X.mean(dim=0)
+    _, S, Vh = torch.linalg.svd(Xc, full_matrices=False)
+    components = Vh[:num_components]
+    signs = torch.sign(components.gather(1, components.abs().argmax(dim=1, keepdim=True)))
+    components = components * signs
+    explained = S[:num_components] ** 2 / (n - 1)
+    return Xc @ components.T, components, explained
