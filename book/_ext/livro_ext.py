@@ -30,15 +30,20 @@ PACKAGES = ("torch", "torchvision", "numpy", "scipy", "matplotlib", "scikit-lear
             "pandas", "jupyter-book", "sphinx", "myst-nb", "jupyter-cache", "livro")
 
 
+def _reread_every_build(env):
+    """Marca a página atual para ser relida a cada construção (ver ``_always_reread``)."""
+    pages = getattr(env, "livro_relatorio_pages", set())
+    pages.add(env.docname)
+    env.livro_relatorio_pages = pages
+
+
 class RelatorioNode(nodes.General, nodes.Element):
     """Lugar da tabela de execução, preenchido depois que todos os capítulos rodaram."""
 
 
 class RelatorioDirective(SphinxDirective):
     def run(self):
-        pages = getattr(self.env, "livro_relatorio_pages", set())
-        pages.add(self.env.docname)
-        self.env.livro_relatorio_pages = pages
+        _reread_every_build(self.env)
         return [RelatorioNode()]
 
 
@@ -48,9 +53,7 @@ class ExerciciosNode(nodes.General, nodes.Element):
 
 class ExerciciosDirective(SphinxDirective):
     def run(self):
-        pages = getattr(self.env, "livro_relatorio_pages", set())
-        pages.add(self.env.docname)
-        self.env.livro_relatorio_pages = pages
+        _reread_every_build(self.env)
         return [ExerciciosNode()]
 
 

@@ -94,7 +94,7 @@ def layer_outputs(net, x, names):
     modules = dict(net.named_modules())
     missing = [name for name in names if name not in modules]
     if missing:
-        raise ValueError(f"a rede não tem as camadas {missing}; veja os nomes em net.named_modules()")
+        raise ValueError(f"a rede não tem os módulos {missing}; veja os nomes em net.named_modules()")
     outputs, handles = {}, []
     for name in names:
         def hook(module, inputs, output, name=name):

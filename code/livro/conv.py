@@ -74,6 +74,17 @@ def pad_zeros(x, padding):
     return out
 
 
+def _prepare_conv(x, weight, bias, stride, padding):
+    """Confere as entradas, acrescenta o preenchimento e devolve as dimensões da convolução."""
+    _check_conv(x, weight, bias)
+    sh, sw = _pair(stride, "stride", 1)
+    ph, pw = _pair(padding, "padding", 0)
+    N, C_in, H, W = x.shape
+    C_out, _, KH, KW = weight.shape
+    H_out, W_out = output_size(H, KH, ph, sh), output_size(W, KW, pw, sw)
+    return pad_zeros(x, (ph, pw)), (N, C_in, C_out, KH, KW, sh, sw, H_out, W_out)
+
+
 def conv2d_loops(x, weight, bias=None, stride=1, padding=0):
     """Correlação cruzada com um laço sobre as posições da saída (entradas pequenas).
 
@@ -81,13 +92,7 @@ def conv2d_loops(x, weight, bias=None, stride=1, padding=0):
     multiplica, elemento a elemento, por cada filtro, somando sobre canais e
     posições do filtro.
     """
-    _check_conv(x, weight, bias)
-    sh, sw = _pair(stride, "stride", 1)
-    ph, pw = _pair(padding, "padding", 0)
-    N, C_in, H, W = x.shape
-    C_out, _, KH, KW = weight.shape
-    H_out, W_out = output_size(H, KH, ph, sh), output_size(W, KW, pw, sw)
-    x = pad_zeros(x, (ph, pw))
+    x, (N, C_in, C_out, KH, KW, sh, sw, H_out, W_out) = _prepare_conv(x, weight, bias, stride, padding)
     out = x.new_zeros(N, C_out, H_out, W_out)
     for i in range(H_out):
         for j in range(W_out):
@@ -104,13 +109,7 @@ def conv2d_unfold(x, weight, bias=None, stride=1, padding=0):
     Cada janela da entrada vira uma linha de ``C_in·K_H·K_W`` números; cada
     filtro, uma coluna do mesmo tamanho. A saída é ``janelas @ filtros``.
     """
-    _check_conv(x, weight, bias)
-    sh, sw = _pair(stride, "stride", 1)
-    ph, pw = _pair(padding, "padding", 0)
-    N, C_in, H, W = x.shape
-    C_out, _, KH, KW = weight.shape
-    H_out, W_out = output_size(H, KH, ph, sh), output_size(W, KW, pw, sw)
-    x = pad_zeros(x, (ph, pw))
+    x, (N, C_in, C_out, KH, KW, sh, sw, H_out, W_out) = _prepare_conv(x, weight, bias, stride, padding)
     windows = x.unfold(2, KH, sh).unfold(3, KW, sw)  # (N, C_in, H_out, W_out, K_H, K_W)
     rows = windows.permute(0, 2, 3, 1, 4, 5)  # (N, H_out, W_out, C_in, K_H, K_W)
     rows = rows.reshape(N, H_out * W_out, C_in * KH * KW)  # uma janela por linha

@@ -282,24 +282,12 @@ def loss_surface(net, directions, coords, X, y):
 def output_shapes(net, x, names):
     """Forma da saída de cada submódulo nomeado em ``names`` para a entrada ``x``, via *forward hooks*.
 
-    Devolve um dicionário ``nome -> tuple`` na ordem de ``names``.
+    Devolve um dicionário ``nome -> tuple`` na ordem de ``names``; os *hooks* são os
+    de :func:`livro.cnn.layer_outputs`.
     """
-    modules = dict(net.named_modules())
-    missing = [n for n in names if n not in modules]
-    if missing:
-        raise ValueError(f"a rede não tem os módulos {missing}")
-    shapes = {}
-    handles = [modules[n].register_forward_hook(
-        lambda m, inp, out, n=n: shapes.__setitem__(n, tuple(out.shape))) for n in names]
-    was_training = net.training
-    net.eval()
-    try:
-        net(x)
-    finally:
-        for h in handles:
-            h.remove()
-        net.train(was_training)
-    return {n: shapes[n] for n in names}
+    from .cnn import layer_outputs
+
+    return {name: tuple(out.shape) for name, out in layer_outputs(net, x, names).items()}
 
 
 # --------------------------------------------------------------------------- a melhor configuração
