@@ -201,6 +201,13 @@ def _optimizer(net, cfg, steps):
     return opt, sched
 
 
+def _check_positive_int(name, value):
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise TypeError(f"{name} deve ser um inteiro, recebi {type(value).__name__}")
+    if value < 1:
+        raise ValueError(f"{name} deve ser ≥ 1, recebi {value}")
+
+
 def _check_xy(X, y, what):
     if not isinstance(X, torch.Tensor) or not isinstance(y, torch.Tensor):
         raise TypeError(f"os dados de {what} devem ser tensores do PyTorch")
@@ -211,26 +218,36 @@ def _check_xy(X, y, what):
 
 
 @torch.no_grad()
-def predict(net, X, batch_size=1024, device=None, amp="auto"):
-    """Saídas da rede para ``X`` inteiro, calculadas em lotes; devolve um tensor na CPU."""
-    dev = torch.device(device) if device is not None else devices.get()
-    dtype = devices.autocast_dtype(dev, amp)
+def predict(net, X, batch_size=1024, amp="auto"):
+    """Saídas da rede para ``X`` inteiro, calculadas em lotes no dispositivo de ``net``.
+
+    Cada lote vai para o dispositivo do modelo (o contrato de :mod:`livro.device`);
+    o resultado volta na CPU, em ``float32``, pronto para imprimir ou desenhar.
+    """
+    if not isinstance(net, torch.nn.Module):
+        raise TypeError(f"net deve ser um torch.nn.Module, recebi {type(net).__name__}")
+    if not isinstance(X, torch.Tensor):
+        raise TypeError(f"X deve ser um tensor do PyTorch, recebi {type(X).__name__}")
+    if len(X) == 0:
+        raise ValueError("X está vazio: não há o que prever")
+    _check_positive_int("batch_size", batch_size)
+    dev = devices.of(net)
     was_training = net.training
     net.eval()
     outs = []
     for i in range(0, len(X), batch_size):
         xb = X[i:i + batch_size].to(dev, non_blocking=True)
-        with torch.autocast(dev.type, dtype=dtype or torch.float32, enabled=dtype is not None):
-            outs.append(net(xb).float().cpu())
+        with devices.autocast(dev, amp):
+            outs.append(net(xb).float())
     net.train(was_training)
-    return torch.cat(outs)
+    return torch.cat(outs).cpu()  # uma só cópia para a CPU, no fim
 
 
-def evaluate(net, X, y, batch_size=1024, device=None, loss_fn=None, amp="auto"):
+def evaluate(net, X, y, batch_size=1024, loss_fn=None, amp="auto"):
     """Perda média e acurácia (``None`` se não for classificação) de ``net`` em ``(X, y)``."""
     _check_xy(X, y, "avaliação")
     loss_fn = loss_fn or F.cross_entropy
-    out = predict(net, X, batch_size, device, amp)
+    out = predict(net, X, batch_size, amp)
     y = y.cpu()
     loss = float(loss_fn(out, y))
     acc = float((out.argmax(1) == y).float().mean()) if out.ndim == 2 and not y.is_floating_point() else None
@@ -311,7 +328,7 @@ def fit(net, X, y, X_val=None, y_val=None, cfg=Config(), *, loss_fn=None, augmen
         history["train_loss"].append(float(total_loss) / n)
         history["train_acc"].append(float(correct) / n if classify else None)
         if X_val is not None:
-            val_loss, val_acc = evaluate(net, X_val, y_val, cfg.eval_batch_size, dev, loss_fn, cfg.amp)
+            val_loss, val_acc = evaluate(net, X_val, y_val, cfg.eval_batch_size, loss_fn, cfg.amp)
         else:
             val_loss, val_acc = None, None
         history["val_loss"].append(val_loss)
