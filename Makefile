@@ -14,6 +14,7 @@ STRICT := -n -W --keep-going
 
 # nada é baixado durante a construção; o kernel não avisa sobre TCP
 export LIVRO_OFFLINE := 1
+export LIVRO_BUILD := 1
 export PYDEVD_DISABLE_FILE_VALIDATION := 1
 
 .PHONY: book test rapido setup sistema html html-strict pdf unit clean

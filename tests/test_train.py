@@ -119,7 +119,9 @@ def test_key_covers_module_flags():
 def test_key_covers_package_version(monkeypatch):
     X, y = make_data()
     base = train.cache_key(make_net(), CFG, (X, y))
-    monkeypatch.setattr(train, "__version__", "9.9.9")
+    from livro import cache
+
+    monkeypatch.setattr(cache, "__version__", "9.9.9")
     assert train.cache_key(make_net(), CFG, (X, y)) != base
 
 
@@ -138,7 +140,7 @@ def test_corrupt_entry_is_retrained(models_tmp, capsys):
     weights.write_bytes(bytes(blob))
     _, hist = train.fit(make_net(), X, y, cfg=CFG, device="cpu")
     assert hist["cached"] is False
-    assert "corrompida" in capsys.readouterr().out
+    assert "danificada" in capsys.readouterr().out
     _, hist = train.fit(make_net(), X, y, cfg=CFG, device="cpu")  # a entrada refeita vale
     assert hist["cached"] is True
 
@@ -149,17 +151,18 @@ def test_partial_entry_is_retrained(models_tmp, capsys):
     (entry_of(models_tmp) / "meta.json").unlink()  # como se a escrita tivesse parado no meio
     _, hist = train.fit(make_net(), X, y, cfg=CFG, device="cpu")
     assert hist["cached"] is False
-    assert "incompleta" in capsys.readouterr().out
+    assert "danificada" in capsys.readouterr().out
     meta = json.loads((entry_of(models_tmp) / "meta.json").read_text())
-    assert len(meta["sha256"]) == 64
+    assert set(meta["sha256"]) == {"pesos.pt", "historico.json"}
+    assert all(len(h) == 64 for h in meta["sha256"].values())
 
 
 def test_evaluate_and_predict():
     X, y = make_data(64)
     net = make_net()
-    out = train.predict(net, X, batch_size=10, device="cpu")
+    out = train.predict(net, X, batch_size=10)
     assert out.shape == (64, 2)
-    loss, acc = train.evaluate(net, X, y, batch_size=7, device="cpu")
+    loss, acc = train.evaluate(net, X, y, batch_size=7)
     torch.testing.assert_close(torch.tensor(loss), nn.functional.cross_entropy(net(X), y).detach())
     assert acc == pytest.approx(float((net(X).argmax(1) == y).float().mean()))
 
@@ -168,6 +171,11 @@ def test_evaluate_and_predict():
     ({"num_epochs": 0}, "num_epochs"), ({"lr": -1.0}, "taxa de aprendizado"),
     ({"optimizer": "rmsprop"}, "otimizador desconhecido"), ({"schedule": "step"}, "agenda"),
     ({"label_smoothing": 1.0}, "label_smoothing"), ({"batch_size": 0}, "batch_size"),
+    ({"eval_batch_size": 0}, "eval_batch_size"), ({"momentum": -0.1}, "momentum"),
+    ({"seed": 1.5}, "seed"), ({"seed": -1}, "seed"), ({"weight_decay": float("inf")}, "weight_decay"),
+    ({"weight_decay": float("nan")}, "weight_decay"), ({"label_smoothing": "0.1"}, "label_smoothing"),
+    ({"num_epochs": True}, "num_epochs"), ({"lr": float("nan")}, "taxa de aprendizado"),
+    ({"amp": "fp8"}, "amp"), ({"compile": 1}, "compile"), ({"batch_size": 2.0}, "batch_size"),
 ])
 def test_bad_config(kwargs, match):
     with pytest.raises(ValueError, match=match):
@@ -184,6 +192,24 @@ def test_bad_data():
         train.fit(make_net(), X.numpy(), y, cfg=CFG, cache=False)
     with pytest.raises(TypeError, match="Config"):
         train.fit(make_net(), X, y, cfg={"lr": 1}, cache=False)
+    with pytest.raises(TypeError, match="Config"):
+        train.Config(learning_rate=0.1)  # argumento desconhecido: recusado ao criar, não no fit
+    with pytest.raises(ValueError, match=r"rótulos devem estar em \[0, 2\)"):
+        train.fit(make_net(), X, torch.full((10,), 2), cfg=CFG, cache=False)
+    with pytest.raises(ValueError, match="rótulos devem estar"):
+        train.fit(make_net(), X, torch.full((10,), -1), cfg=CFG, cache=False)
+    with pytest.raises(ValueError, match=r"forma \(N,\)"):
+        train.fit(make_net(), X, y[:, None], cfg=CFG, cache=False)
+    with pytest.raises(ValueError, match="vazios"):
+        train.fit(make_net(), X[:0], y[:0], cfg=CFG, cache=False)
+    with pytest.raises(TypeError, match="loss_fn"):
+        train.fit(make_net(), X, y, cfg=CFG, cache=False, loss_fn="mse")
+    with pytest.raises(TypeError, match="net"):
+        train.fit("rede", X, y, cfg=CFG, cache=False)
+    with pytest.raises(ValueError, match="vazio"):
+        train.predict(make_net(), X[:0])
+    with pytest.raises(TypeError, match="batch_size"):
+        train.predict(make_net(), X, batch_size=2.5)
 
 
 @pytest.mark.parametrize("schedule, optimizer", [("onecycle", "adamw"), ("cosine", "adam")])
@@ -192,6 +218,48 @@ def test_schedules_run(models_tmp, schedule, optimizer):
     cfg = train.Config(num_epochs=2, batch_size=64, lr=0.01, optimizer=optimizer, schedule=schedule)
     _, hist = train.fit(make_net(), X, y, cfg=cfg, device="cpu", cache=False)
     assert len(hist["lr"]) == 2
+
+
+def test_predict_follows_the_model_device():
+    """O dispositivo do modelo manda: ``predict`` leva X até ele e devolve na CPU."""
+    X, _ = make_data(16)
+    net = make_net()
+    out = train.predict(net, X)
+    assert out.device.type == "cpu" and out.dtype == torch.float32
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="sem GPU nesta máquina: o teste precisa de um "
+                    "segundo dispositivo para pôr o modelo longe dos dados")
+def test_helpers_move_inputs_to_a_model_on_another_device():
+    from livro import cnn, device, resnet
+
+    X, y = make_data(64)
+    net = make_net().to("cuda")
+    assert device.of(net).type == "cuda"
+    assert train.predict(net, X).device.type == "cpu"  # X na CPU, modelo na GPU
+    assert train.evaluate(net, X, y)[1] is not None
+    img = torch.rand(4, 1, 28, 28)
+    res = resnet.SmallResNet((8, 16, 32), (1, 1, 1)).to("cuda")
+    assert resnet.layer_grad_norms(res, img, torch.zeros(4, dtype=torch.long))
+    d = resnet.filter_normalized_direction(res, torch.Generator().manual_seed(0))
+    assert resnet.loss_surface(res, [d], torch.zeros(1, 1), img, torch.zeros(4, dtype=torch.long)).device.type == "cpu"
+    outs = cnn.layer_outputs(res, img, ["stem"])
+    assert outs["stem"].device.type == "cpu"
+    cfg = train.Config(num_epochs=1, batch_size=16, lr=0.01, optimizer="sgd")
+    fitted, _ = train.fit(make_net(), X, y, X, y, cfg, cache=False)
+    assert device.of(fitted).type == "cuda" and train.predict(fitted, X).device.type == "cpu"
+    aug = resnet.augment(img.to("cuda"), torch.Generator(device="cuda").manual_seed(0))
+    assert aug.device.type == "cuda"
+
+
+def test_progress_is_one_line_when_building(models_tmp, capsys, monkeypatch):
+    """Na construção do livro, a barra de progresso escreve uma linha só, com o estado final."""
+    monkeypatch.setenv("LIVRO_BUILD", "1")
+    X, y = make_data()
+    cfg = train.Config(num_epochs=3, batch_size=8, lr=0.05, optimizer="sgd")
+    train.fit(make_net(), X, y, cfg=cfg, cache=False)
+    out = capsys.readouterr().out
+    assert out.count("\r") == 0 and out.count("\n") == 1 and "96/96 lotes" in out
 
 
 def test_bf16_autocast_on_cpu(models_tmp):

@@ -14,6 +14,8 @@ que mais ativam um canal) e ``pca`` (projeção em componentes principais).
 import torch
 from torch import nn
 
+from . import device as devices
+
 __all__ = ["vgg_block", "VGGNet", "layer_outputs", "receptive_fields", "top_patches", "pca"]
 
 # camadas que agem ponto a ponto: não mudam o campo receptivo
@@ -89,7 +91,8 @@ def layer_outputs(net, x, names):
     """Saídas dos submódulos ``names`` de ``net`` para a entrada ``x``, num dicionário.
 
     Registra um *forward hook* em cada submódulo, roda ``net(x)`` em modo de
-    avaliação e remove os *hooks*, mesmo se a passagem falhar.
+    avaliação, no dispositivo da rede, e remove os *hooks*, mesmo se a passagem
+    falhar. As saídas voltam na CPU, em ``float32``.
     """
     modules = dict(net.named_modules())
     missing = [name for name in names if name not in modules]
@@ -103,11 +106,15 @@ def layer_outputs(net, x, names):
     was_training = net.training
     net.eval()
     try:
-        net(x)
+        net(devices.to_model(net, x))  # a entrada vai para o dispositivo da rede
     finally:
         for handle in handles:
             handle.remove()
         net.train(was_training)
+    silent = [name for name in names if name not in outputs]
+    if silent:
+        raise ValueError(f"os módulos {silent} existem mas não rodaram na passagem de x pela rede; "
+                         "peça só módulos que forward() usa")
     return {name: outputs[name] for name in names}
 
 

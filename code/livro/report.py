@@ -8,21 +8,44 @@ valores do cache de execução e monta a tabela do apêndice.
 
 import json
 import platform
-import resource
 import sys
 
 from . import __version__, device
 
-__all__ = ["GLUE_KEY", "MEMORY_BUDGET_GB", "peak_memory_gb", "record"]
+__all__ = ["GLUE_KEY", "MEMORY_BUDGET_GB", "maxrss_bytes", "peak_memory_gb", "record"]
 
 GLUE_KEY = "livro-relatorio"
 MEMORY_BUDGET_GB = 4.0
 
 
+def maxrss_bytes(value, system=None):
+    """Converte ``ru_maxrss`` de ``resource.getrusage`` em bytes, segundo o sistema.
+
+    O Linux (e os BSD) contam em KiB; o macOS conta em bytes. ``system`` é o
+    nome de ``platform.system()`` (padrão: o desta máquina).
+    """
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0:
+        raise ValueError(f"value deve ser um número ≥ 0 de ru_maxrss, recebi {value!r}")
+    system = platform.system() if system is None else system
+    if not isinstance(system, str):
+        raise TypeError(f"system deve ser um nome de sistema (str), recebi {type(system).__name__}")
+    return int(value) if system == "Darwin" else int(value) * 1024
+
+
 def peak_memory_gb():
-    """Pico de memória residente deste processo, em GB (10⁹ bytes)."""
-    kib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss  # no Linux, em KiB
-    return kib * 1024 / 1e9
+    """Pico de memória residente deste processo, em GB (10⁹ bytes), no Linux, no macOS e no Windows.
+
+    No Windows, ``resource`` não existe: o pico vem de ``psutil`` (``peak_wset``,
+    em bytes). Nos demais sistemas, de ``ru_maxrss``, cuja unidade muda com o
+    sistema (:func:`maxrss_bytes`).
+    """
+    if platform.system() == "Windows":
+        import psutil
+
+        return psutil.Process().memory_info().peak_wset / 1e9
+    import resource
+
+    return maxrss_bytes(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss) / 1e9
 
 
 def record(budget_gb=MEMORY_BUDGET_GB):

@@ -13,6 +13,8 @@ import torch.nn.functional as F
 from torch import nn
 from torch.func import functional_call
 
+from . import device as devices
+
 __all__ = ["ResidualBlock", "SmallResNet", "DeepStack", "DeepMLP", "crop_flip", "augment",
            "layer_grad_norms", "filter_normalized_direction", "loss_surface", "output_shapes",
            "BEST_WIDTHS", "BEST_BLOCKS", "best_setup"]
@@ -173,18 +175,28 @@ def crop_flip(x, offsets, flips, pad):
     ``x``: ``(N, C, H, W)``; ``offsets``: inteiros ``(N, 2)`` em ``[0, 2·pad]``
     (linha, coluna do canto do recorte na imagem com borda); ``flips``: ``(N,)``
     booleano. Tudo de uma vez, por indexação avançada, sem laço sobre as imagens.
+    Esta função pública confere os deslocamentos (o que lê valores do
+    dispositivo); o treino usa :func:`augment`, que os sorteia já válidos.
     """
     _check_images(x)
     if isinstance(pad, bool) or not isinstance(pad, int) or pad < 0:
         raise ValueError(f"pad deve ser um inteiro ≥ 0, recebi {pad!r}")
-    n, _, h, w = x.shape
+    n = x.shape[0]
     offsets = torch.as_tensor(offsets, device=x.device)
     flips = torch.as_tensor(flips, device=x.device)
     if offsets.shape != (n, 2) or flips.shape != (n,):
         raise ValueError(f"offsets deve ter forma ({n}, 2) e flips ({n},); "
                          f"recebi {tuple(offsets.shape)} e {tuple(flips.shape)}")
+    if offsets.is_floating_point() or offsets.dtype == torch.bool:
+        raise TypeError(f"offsets deve ser um tensor de inteiros, recebi {offsets.dtype}")
     if n and (int(offsets.min()) < 0 or int(offsets.max()) > 2 * pad):
         raise ValueError(f"os deslocamentos devem estar em [0, {2 * pad}]")
+    return _crop_flip(x, offsets, flips, pad)
+
+
+def _crop_flip(x, offsets, flips, pad):
+    """O recorte e o espelhamento, sem conferências: nenhuma leitura do dispositivo (sem sincronizar)."""
+    n, _, h, w = x.shape
     padded = F.pad(x, (pad, pad, pad, pad))
     rows = offsets[:, :1] + torch.arange(h, device=x.device)  # (N, H)
     cols = offsets[:, 1:] + torch.arange(w, device=x.device)  # (N, W)
@@ -197,17 +209,20 @@ def crop_flip(x, offsets, flips, pad):
 def augment(xb, generator, pad=2):
     """Aumento de dados de um lote: recorte aleatório com borda ``pad`` e espelhamento horizontal.
 
-    Assinatura ``augment(xb, generator)`` esperada por ``livro.train.fit``; os
-    sorteios usam ``generator`` (um ``torch.Generator`` da CPU), logo a mesma
-    semente dá os mesmos lotes.
+    Assinatura ``augment(xb, generator)`` esperada por ``livro.train.fit``. Os
+    sorteios são feitos com ``generator`` *no dispositivo dele* (o do treino, em
+    ``fit``): na GPU, nada passa pela CPU e nada sincroniza. A mesma semente dá
+    os mesmos lotes.
     """
     _check_images(xb, "xb")
     if not isinstance(generator, torch.Generator):
-        raise TypeError("generator deve ser um torch.Generator")
-    n = len(xb)
-    offsets = torch.randint(0, 2 * pad + 1, (n, 2), generator=generator)
-    flips = torch.rand(n, generator=generator) < 0.5
-    return crop_flip(xb, offsets.to(xb.device), flips.to(xb.device), pad)
+        raise TypeError(f"generator deve ser um torch.Generator, recebi {type(generator).__name__}")
+    if isinstance(pad, bool) or not isinstance(pad, int) or pad < 0:
+        raise ValueError(f"pad deve ser um inteiro ≥ 0, recebi {pad!r}")
+    n, where = len(xb), generator.device
+    offsets = torch.randint(0, 2 * pad + 1, (n, 2), generator=generator, device=where)
+    flips = torch.rand(n, generator=generator, device=where) < 0.5
+    return _crop_flip(xb, offsets.to(xb.device), flips.to(xb.device), pad)
 
 
 # --------------------------------------------------------------------------- análise
@@ -223,6 +238,7 @@ def layer_grad_norms(net, X, y, layers=None):
     layers = [m for m in net.modules() if isinstance(m, nn.Conv2d)] if layers is None else list(layers)
     if not layers:
         raise ValueError("a rede não tem camadas para medir")
+    X, y = devices.to_model(net, X, y)
     net.zero_grad(set_to_none=True)
     F.cross_entropy(net(X), y).backward()
     norms = [float(m.weight.grad.norm()) for m in layers]
@@ -264,18 +280,19 @@ def loss_surface(net, directions, coords, X, y):
     coords = torch.as_tensor(coords, dtype=torch.float32)
     if coords.ndim != 2 or coords.shape[1] != len(directions):
         raise ValueError(f"coords deve ter forma (P, {len(directions)}), recebi {tuple(coords.shape)}")
+    X, y = devices.to_model(net, X, y)
     was_training = net.training
     net.eval()
     params = {name: p.detach() for name, p in net.named_parameters()}
     buffers = dict(net.named_buffers())
     losses = []
     for c in coords:
-        moved = {name: p + sum(float(ck) * d[name] for ck, d in zip(c, directions))
+        moved = {name: p + sum(float(ck) * d[name].to(p) for ck, d in zip(c, directions))
                  for name, p in params.items()}
         out = functional_call(net, {**moved, **buffers}, (X,))
         losses.append(F.cross_entropy(out, y))
     net.train(was_training)
-    return torch.stack(losses)
+    return torch.stack(losses).cpu()
 
 
 @torch.no_grad()
@@ -294,15 +311,25 @@ def output_shapes(net, x, names):
 
 BEST_WIDTHS = (16, 32, 64)
 BEST_BLOCKS = (1, 2, 2)
+BEST_EPOCHS = 9  # a receita completa, medida por benchmarks/treina_melhor_cnn.py
+CHAPTER_EPOCHS = 3  # o que o capítulo 8 treina, para caber no seu orçamento numa CPU sem bf16 nativo
+
+# Acurácias de teste no Fashion-MNIST publicadas no *Dive into Deep Learning*, edição em português
+# 0.17.1 (a que o livro cita): (seção, modelo e condições, acurácia como impressa).
+D2L_FASHION_MNIST = (
+    ("§7.2", "VGG-11 com ¼ dos canais, imagens 224×224, 10 épocas, GPU", 0.927),
+    ("§7.6", "ResNet-18, imagens 96×96, 10 épocas, GPU", 0.922),
+    ("§12.6", "ResNet-18, uma GPU", 0.93),
+)
 
 
-def best_setup(seed=0, num_epochs=9):
+def best_setup(seed=0, num_epochs=BEST_EPOCHS):
     """Rede e hiperparâmetros do melhor classificador do capítulo 8 (Fashion-MNIST, CPU de 2 núcleos).
 
     Devolve ``(net, cfg)``: uma :class:`SmallResNet` de larguras ``BEST_WIDTHS`` e
     blocos ``BEST_BLOCKS`` em formato ``channels_last``, iniciada com a semente
     ``seed``, e um ``livro.train.Config`` com SGD, agenda *one-cycle*, suavização
-    de rótulos 0,1 e precisão mista bfloat16. O mesmo par serve ao capítulo e a
+    de rótulos 0,1 e a precisão mista que o contrato de :mod:`livro.device` escolher. O mesmo par serve ao capítulo e a
     ``benchmarks/treina_melhor_cnn.py``.
     """
     from . import train
@@ -310,5 +337,5 @@ def best_setup(seed=0, num_epochs=9):
     torch.manual_seed(seed)
     net = SmallResNet(BEST_WIDTHS, BEST_BLOCKS).to(memory_format=torch.channels_last)
     cfg = train.Config(num_epochs=num_epochs, batch_size=256, lr=0.2, optimizer="sgd", momentum=0.9,
-                       weight_decay=5e-4, schedule="onecycle", label_smoothing=0.1, amp="bf16", seed=seed)
+                       weight_decay=5e-4, schedule="onecycle", label_smoothing=0.1, amp="auto", seed=seed)
     return net, cfg

@@ -1,22 +1,14 @@
-"""Laço de treinamento com cache dos modelos treinados por *hash* de conteúdo.
+"""Laço de treinamento sobre tensores guardados na memória, com cache dos modelos treinados.
 
-``fit`` treina uma rede sobre tensores guardados na memória (fatiando lotes,
-sem ``DataLoader``), mostra uma barra de progresso e devolve o histórico.
-Antes de treinar, calcula uma chave que cobre a definição do modelo (código
-das classes, arquitetura e pesos iniciais), os hiperparâmetros, os dados, a
-semente, o dispositivo e a versão do pacote. Se a chave já está no cache, os
-pesos e o histórico são carregados em vez de treinados; uma entrada parcial ou
-corrompida é detectada pela soma de verificação e treinada de novo.
+``fit`` treina uma rede fatiando lotes de tensores que ficam no dispositivo
+(sem ``DataLoader``), mostra uma barra de progresso e devolve o histórico. O
+cache (chave por conteúdo, disco e verificação) mora em :mod:`livro.cache`; o
+dispositivo e a precisão mista, em :mod:`livro.device`.
 """
 
 import dataclasses
-import hashlib
-import inspect
-import json
 import math
 import os
-import pathlib
-import shutil
 import sys
 import time
 
@@ -24,18 +16,31 @@ import torch
 import torch.nn.functional as F
 from tqdm import tqdm
 
-from . import __version__, data
+from . import cache as model_cache
 from . import device as devices
 
-__all__ = ["Config", "cache_dir", "cache_key", "fit", "evaluate", "predict"]
+__all__ = ["Config", "fit", "evaluate", "predict", "cache_dir", "cache_key"]
 
 OPTIMIZERS = ("sgd", "adam", "adamw")
 SCHEDULES = ("constant", "cosine", "onecycle")
 
 
+def _is_int(value):
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _is_number(value):
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
 @dataclasses.dataclass(frozen=True)
 class Config:
-    """Hiperparâmetros de um treinamento; todos entram na chave do cache."""
+    """Hiperparâmetros de um treinamento; todos entram na chave do cache e são conferidos ao criar.
+
+    ``amp`` escolhe a precisão mista segundo :func:`livro.device.autocast_dtype`
+    (``'auto'``, ``'off'``/``None``, ``'bf16'``, ``'fp16'``); ``compile=True``
+    passa a rede por ``torch.compile`` no treino.
+    """
 
     num_epochs: int = 5
     batch_size: int = 128
@@ -48,137 +53,41 @@ class Config:
     seed: int = 0
     amp: str | None = "auto"
     eval_batch_size: int = 1024
+    compile: bool = False
 
     def __post_init__(self):
-        if not (isinstance(self.num_epochs, int) and self.num_epochs >= 1):
-            raise ValueError(f"num_epochs deve ser um inteiro ≥ 1, recebi {self.num_epochs!r}")
-        if not (isinstance(self.batch_size, int) and self.batch_size >= 1):
-            raise ValueError(f"batch_size deve ser um inteiro ≥ 1, recebi {self.batch_size!r}")
-        if not (isinstance(self.lr, (int, float)) and self.lr > 0 and math.isfinite(self.lr)):
-            raise ValueError(f"a taxa de aprendizado lr deve ser um número positivo, recebi {self.lr!r}")
+        for name in ("num_epochs", "batch_size", "eval_batch_size"):
+            value = getattr(self, name)
+            if not _is_int(value) or value < 1:
+                raise ValueError(f"{name} deve ser um inteiro ≥ 1, recebi {value!r}")
+        if not _is_int(self.seed) or self.seed < 0:
+            raise ValueError(f"seed deve ser um inteiro ≥ 0, recebi {self.seed!r}")
+        if not (_is_number(self.lr) and math.isfinite(self.lr) and self.lr > 0):
+            raise ValueError(f"a taxa de aprendizado lr deve ser um número finito > 0, recebi {self.lr!r}")
+        if not (_is_number(self.momentum) and 0 <= self.momentum < 1):
+            raise ValueError(f"momentum deve ser um número em [0, 1), recebi {self.momentum!r}")
+        if not (_is_number(self.weight_decay) and math.isfinite(self.weight_decay) and self.weight_decay >= 0):
+            raise ValueError(f"weight_decay deve ser um número finito ≥ 0, recebi {self.weight_decay!r}")
+        if not (_is_number(self.label_smoothing) and 0 <= self.label_smoothing < 1):
+            raise ValueError(f"label_smoothing deve ser um número em [0, 1), recebi {self.label_smoothing!r}")
         if self.optimizer not in OPTIMIZERS:
             raise ValueError(f"otimizador desconhecido: {self.optimizer!r}; use um de {', '.join(OPTIMIZERS)}")
         if self.schedule not in SCHEDULES:
             raise ValueError(f"agenda desconhecida: {self.schedule!r}; use uma de {', '.join(SCHEDULES)}")
-        if not 0 <= self.label_smoothing < 1:
-            raise ValueError(f"label_smoothing deve estar em [0, 1), recebi {self.label_smoothing!r}")
-        if self.weight_decay < 0:
-            raise ValueError(f"weight_decay não pode ser negativo, recebi {self.weight_decay!r}")
+        if self.amp is not None and self.amp not in devices.AMP_MODES:
+            raise ValueError(f"amp deve ser uma de {devices.AMP_MODES} ou None, recebi {self.amp!r}")
+        if not isinstance(self.compile, bool):
+            raise ValueError(f"compile deve ser True ou False, recebi {self.compile!r}")
 
 
 def cache_dir():
-    """Pasta dos modelos treinados: ``LIVRO_CACHE_MODELOS`` ou ``<cache do livro>/modelos``."""
-    env = os.environ.get("LIVRO_CACHE_MODELOS")
-    return pathlib.Path(env).expanduser() if env else data.cache_dir() / "modelos"
+    """Pasta dos modelos treinados (atalho para :func:`livro.cache.cache_dir`)."""
+    return model_cache.cache_dir()
 
 
-# --------------------------------------------------------------------------- chave
-
-
-def _code_of(obj):
-    """Código-fonte de uma função ou classe; cai no bytecode quando não há fonte."""
-    try:
-        return inspect.getsource(obj)
-    except (OSError, TypeError):
-        code = getattr(obj, "__code__", None)
-        if code is not None:
-            return repr((code.co_code, code.co_consts, code.co_names))
-        # classe definida num notebook: junta o código de cada método
-        parts = [getattr(obj, "__qualname__", repr(obj))]
-        for name, member in sorted(vars(obj).items()):
-            if inspect.isfunction(member):
-                parts.append(name + _code_of(member))
-        return "\n".join(parts)
-
-
-def _model_code(net):
-    """Código de todas as classes de módulos do usuário (as do torch contam pela versão)."""
-    seen = {}
-    for module in net.modules():
-        for cls in type(module).__mro__:
-            if cls.__module__.startswith("torch") or cls is object:
-                continue
-            seen.setdefault(f"{cls.__module__}.{cls.__qualname__}", _code_of(cls))
-    return "\n".join(f"{k}\n{v}" for k, v in sorted(seen.items()))
-
-
-def _module_settings(net):
-    """Atributos simples de cada submódulo (por exemplo, ``skip=False``), que o ``repr`` pode omitir."""
-    simple = (bool, int, float, str, tuple, type(None))
-    lines = []
-    for name, module in net.named_modules():
-        settings = sorted((k, repr(v)) for k, v in vars(module).items()
-                          if not k.startswith("_") and k != "training" and isinstance(v, simple))
-        lines.append(f"{name}:{type(module).__qualname__}:{settings}")
-    return "\n".join(lines)
-
-
-def _update_tensor(digest, tensor):
-    t = tensor.detach()
-    digest.update(f"{t.dtype}{tuple(t.shape)}".encode())
-    if t.dtype == torch.bfloat16:
-        t = t.float()
-    digest.update(t.cpu().contiguous().numpy().tobytes())
-
-
-def cache_key(net, cfg, tensors, extra=()):
-    """Chave SHA-256 (hexadecimal) de um treinamento: modelo, pesos iniciais, ``cfg``, dados e extras."""
-    digest = hashlib.sha256()
-    for part in (f"livro {__version__}", f"torch {torch.__version__}", _model_code(net), repr(net),
-                 _module_settings(net), json.dumps(dataclasses.asdict(cfg), sort_keys=True)):
-        digest.update(part.encode())
-        digest.update(b"\0")
-    for name, value in sorted(net.state_dict().items()):
-        digest.update(name.encode())
-        _update_tensor(digest, value)
-    for t in tensors:
-        if t is None:
-            digest.update(b"none")
-        else:
-            _update_tensor(digest, t)
-    for item in extra:
-        digest.update((_code_of(item) if callable(item) else repr(item)).encode())
-        digest.update(b"\0")
-    return digest.hexdigest()
-
-
-# --------------------------------------------------------------------------- cache em disco
-
-
-def _load(entry, net, dev):
-    """Carrega pesos e histórico de ``entry``; devolve ``None`` se a entrada não vale."""
-    meta_path, weights = entry / "meta.json", entry / "pesos.pt"
-    try:
-        meta = json.loads(meta_path.read_text())
-        if hashlib.sha256(weights.read_bytes()).hexdigest() != meta["sha256"]:
-            raise ValueError("soma de verificação diferente")
-        state = torch.load(weights, map_location=dev, weights_only=True)
-        net.load_state_dict(state)
-        history = json.loads((entry / "historico.json").read_text())
-    except FileNotFoundError:
-        if entry.exists():
-            print(f"aviso: entrada incompleta no cache ({entry.name[:12]}…): treinando de novo")
-        return None
-    except Exception as error:  # corrompida: nunca carregar, treinar de novo
-        print(f"aviso: entrada corrompida no cache ({entry.name[:12]}…, {error}): treinando de novo")
-        return None
-    return history
-
-
-def _save(entry, net, history):
-    """Grava a entrada numa pasta temporária e a renomeia: nunca fica meio escrita."""
-    entry.parent.mkdir(parents=True, exist_ok=True)
-    tmp = entry.parent / f".{entry.name}.{os.getpid()}.parcial"
-    shutil.rmtree(tmp, ignore_errors=True)
-    tmp.mkdir()
-    state = {k: v.detach().cpu() for k, v in net.state_dict().items()}
-    torch.save(state, tmp / "pesos.pt")
-    (tmp / "historico.json").write_text(json.dumps(history))
-    meta = {"sha256": hashlib.sha256((tmp / "pesos.pt").read_bytes()).hexdigest(),
-            "livro": __version__, "torch": torch.__version__, "criado": time.time()}
-    (tmp / "meta.json").write_text(json.dumps(meta))  # escrito por último
-    shutil.rmtree(entry, ignore_errors=True)
-    os.replace(tmp, entry)
+def cache_key(net, cfg, tensors, extra=(), explicit=None):
+    """Chave do cache de um treinamento (atalho para :func:`livro.cache.key`)."""
+    return model_cache.key(net, cfg, tensors, extra, explicit)
 
 
 # --------------------------------------------------------------------------- treino
@@ -254,31 +163,93 @@ def evaluate(net, X, y, batch_size=1024, loss_fn=None, amp="auto"):
     return loss, acc
 
 
+class _OneLine:
+    """Progresso para páginas construídas: nada durante o treino, uma linha com o estado final."""
+
+    def __init__(self, total, desc):
+        self.total, self.desc, self.done, self.post = total, desc, 0, {}
+        self.start = time.perf_counter()
+
+    def update(self, n=1):
+        self.done += n
+
+    def set_postfix(self, post, refresh=False):
+        self.post = dict(post)
+
+    def close(self):
+        extra = "".join(f", {k}={v}" for k, v in self.post.items())
+        print(f"{self.desc}: {self.done}/{self.total} lotes em {time.perf_counter() - self.start:.0f} s{extra}",
+              file=sys.stdout, flush=True)
+
+
+def _progress(total, desc):
+    """Barra tqdm viva numa sessão interativa; na construção do livro (``LIVRO_BUILD``), uma linha só."""
+    if os.environ.get("LIVRO_BUILD"):
+        return _OneLine(total, desc)
+    return tqdm(total=total, desc=desc, unit="lote", file=sys.stdout, mininterval=2.0, ncols=90, ascii=True)
+
+
+def _check_labels(net, X, y, loss_fn):
+    """Com a perda padrão (entropia cruzada), confere os rótulos contra as saídas da rede, antes de treinar."""
+    if loss_fn is not None or y.is_floating_point():
+        return
+    if y.ndim != 1:
+        raise ValueError(f"os rótulos y devem ter forma (N,), recebi {tuple(y.shape)}")
+    with torch.no_grad():
+        was_training = net.training
+        net.eval()
+        out = net(devices.to_model(net, X[:2]))
+        net.train(was_training)
+    if out.ndim != 2:
+        raise ValueError(f"a rede devolve saídas de forma {tuple(out.shape)}; a entropia cruzada pede (N, C)")
+    lo, hi = int(y.min()), int(y.max())
+    if lo < 0 or hi >= out.shape[1]:
+        raise ValueError(f"os rótulos devem estar em [0, {out.shape[1]}) (a rede tem {out.shape[1]} saídas); "
+                         f"recebi valores de {lo} a {hi}")
+
+
 def fit(net, X, y, X_val=None, y_val=None, cfg=Config(), *, loss_fn=None, augment=None,
-        cache=True, device=None, desc="treino"):
+        cache=True, cache_key=None, device=None, desc="treino"):
     """Treina ``net`` em ``(X, y)`` e devolve ``(net, history)``; usa o cache quando pode.
 
-    ``history`` é um dicionário de listas, uma entrada por época: ``train_loss``,
-    ``train_acc``, ``val_loss``, ``val_acc``, ``lr`` e ``seconds``; a chave
-    ``cached`` diz se os pesos vieram do cache. ``augment(xb, generator)``,
-    se dado, transforma cada lote de treino. ``loss_fn(saida, alvo)`` tem como
-    padrão a entropia cruzada com ``cfg.label_smoothing``.
+    A rede vai para ``device`` (padrão: :func:`livro.device.get`), e os dados
+    inteiros também: os lotes são fatias no dispositivo. ``history`` é um
+    dicionário de listas, uma entrada por época: ``train_loss``, ``train_acc``,
+    ``val_loss``, ``val_acc``, ``lr`` e ``seconds``; a chave ``cached`` diz se os
+    pesos vieram do cache. ``augment(xb, generator)``, se dado, transforma cada
+    lote de treino; ``generator`` é um ``torch.Generator`` *no dispositivo do
+    treino*, para que os sorteios não passem pela CPU. ``loss_fn(saida, alvo)``
+    tem como padrão a entropia cruzada com ``cfg.label_smoothing``.
+
+    A chave do cache cobre o código e os valores capturados por ``loss_fn`` e
+    ``augment``; se algo não puder ser resumido com segurança, ``fit`` recusa com
+    :class:`livro.cache.UnhashableError`. Então passe ``cache_key`` (uma ``str``
+    que identifique o que as funções fazem) ou ``cache=False``.
     """
+    if not isinstance(net, torch.nn.Module):
+        raise TypeError(f"net deve ser um torch.nn.Module, recebi {type(net).__name__}")
     if not isinstance(cfg, Config):
-        raise TypeError("cfg deve ser um livro.train.Config")
+        raise TypeError(f"cfg deve ser um livro.train.Config, recebi {type(cfg).__name__}")
+    for name, fn in (("loss_fn", loss_fn), ("augment", augment)):
+        if fn is not None and not callable(fn):
+            raise TypeError(f"{name} deve ser uma função, recebi {type(fn).__name__}")
+    if not isinstance(cache, bool):
+        raise TypeError(f"cache deve ser True ou False, recebi {cache!r}")
     _check_xy(X, y, "treino")
     if (X_val is None) != (y_val is None):
         raise ValueError("passe X_val e y_val juntos, ou nenhum dos dois")
     if X_val is not None:
         _check_xy(X_val, y_val, "validação")
-    dev = torch.device(device) if device is not None else devices.get()
+    dev = devices.get(device)
     net.to(dev)
+    _check_labels(net, X, y, loss_fn)
 
-    key = cache_key(net, cfg, (X, y, X_val, y_val), extra=(dev.type, loss_fn, augment))
-    entry = cache_dir() / key
+    entry = None
     if cache:
+        key = model_cache.key(net, cfg, (X, y, X_val, y_val), extra=(dev.type, loss_fn, augment), explicit=cache_key)
+        entry = model_cache.entry_path(key)
         start = time.perf_counter()
-        history = _load(entry, net, dev)
+        history = model_cache.load(entry, net)
         if history is not None:
             history["cached"] = True
             print(f"{desc}: pesos e histórico carregados do cache em "
@@ -291,41 +262,42 @@ def fit(net, X, y, X_val=None, y_val=None, cfg=Config(), *, loss_fn=None, augmen
             return F.cross_entropy(out, target, label_smoothing=cfg.label_smoothing)
 
     torch.manual_seed(cfg.seed)
-    gen = torch.Generator().manual_seed(cfg.seed)
+    gen = torch.Generator(device=dev).manual_seed(cfg.seed)
     X, y = X.to(dev), y.to(dev)  # o conjunto inteiro fica no dispositivo; lotes são fatias
     n = len(X)
     steps_per_epoch = math.ceil(n / cfg.batch_size)
     opt, sched = _optimizer(net, cfg, cfg.num_epochs * steps_per_epoch)
-    dtype = devices.autocast_dtype(dev, cfg.amp)
+    scaler = torch.amp.GradScaler(dev.type, enabled=devices.needs_grad_scaler(dev, cfg.amp))
+    step_net = torch.compile(net) if cfg.compile else net
     history = {k: [] for k in ("train_loss", "train_acc", "val_loss", "val_acc", "lr", "seconds")}
-    bar = tqdm(total=cfg.num_epochs * steps_per_epoch, desc=desc, unit="lote", file=sys.stdout,
-               mininterval=2.0, ncols=90, ascii=True)
+    bar = _progress(cfg.num_epochs * steps_per_epoch, desc)
     for _ in range(cfg.num_epochs):
         start = time.perf_counter()
         net.train()
-        perm = torch.randperm(n, generator=gen).to(dev)
-        total_loss = torch.zeros((), device=dev)
-        correct = torch.zeros((), device=dev)
+        perm = torch.randperm(n, generator=gen, device=dev)
+        total_loss = torch.zeros((), device=dev)  # acumulados no dispositivo: nenhuma sincronização por passo
+        correct = torch.zeros((), device=dev, dtype=torch.long)
         classify = True
         for i in range(0, n, cfg.batch_size):
             idx = perm[i:i + cfg.batch_size]
             xb, yb = X[idx], y[idx]
             if augment is not None:
                 xb = augment(xb, gen)
-            with torch.autocast(dev.type, dtype=dtype or torch.float32, enabled=dtype is not None):
-                out = net(xb)
+            with devices.autocast(dev, cfg.amp):
+                out = step_net(xb)
                 loss = loss_fn(out.float(), yb)
             opt.zero_grad(set_to_none=True)
-            loss.backward()
-            opt.step()
+            scaler.scale(loss).backward()
+            scaler.step(opt)
+            scaler.update()
             if sched is not None:
                 sched.step()
             total_loss += loss.detach() * len(idx)
-            classify = classify and out.ndim == 2 and not yb.is_floating_point()
+            classify = classify and out.ndim == 2 and not yb.is_floating_point() and yb.ndim == 1
             if classify:
                 correct += (out.detach().argmax(1) == yb).sum()
             bar.update(1)
-        history["train_loss"].append(float(total_loss) / n)
+        history["train_loss"].append(float(total_loss) / n)  # uma sincronização por época
         history["train_acc"].append(float(correct) / n if classify else None)
         if X_val is not None:
             val_loss, val_acc = evaluate(net, X_val, y_val, cfg.eval_batch_size, loss_fn, cfg.amp)
@@ -341,7 +313,8 @@ def fit(net, X, y, X_val=None, y_val=None, cfg=Config(), *, loss_fn=None, augmen
         bar.set_postfix(post, refresh=False)
     bar.close()
     net.eval()
-    if cache:
-        _save(entry, net, history)
+    if entry is not None:
+        model_cache.save(entry, net, history)
     history["cached"] = False
     return net, history
+
