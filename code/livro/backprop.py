@@ -215,8 +215,8 @@ def _check_mse(y_hat, y):
     _check_tensor(y, "y")
     _check.same_device_dtype(("y", y), ("y_hat", y_hat))
     if y_hat.shape != y.shape:
-        raise ValueError(f"y deve ter a forma de y_hat, {tuple(y_hat.shape)}; recebi {tuple(y.shape)} "
-                         "(formas diferentes se espalhariam em silêncio por broadcasting)")
+        raise ValueError(f"y_hat e y devem ter a mesma forma; recebi y_hat {tuple(y_hat.shape)} e y "
+                         f"{tuple(y.shape)} (formas diferentes se espalhariam em silêncio por broadcasting)")
     if y.numel() == 0:
         raise ValueError("y_hat e y estão vazios: o erro médio de zero elementos não existe")
 

@@ -45,10 +45,10 @@ def _check_ce_args(logits, target, label_smoothing, reduction):
     n, c = _check_logits(logits)
     _check.tensor(target, "target", dtype="real")
     if target.is_floating_point():
-        _check.same_device_dtype(("target", target), ("logits", logits))
         if target.shape != logits.shape:
             raise ValueError(f"target com probabilidades (alvos suaves) deve ter a forma dos logits "
                              f"{tuple(logits.shape)}, recebi {tuple(target.shape)}")
+        _check.same_device_dtype(("target", target), ("logits", logits))
     else:
         _check.same_device(("target", target), ("logits", logits))
         if target.shape != (n,):
@@ -135,10 +135,10 @@ def binary_cross_entropy_with_logits(logits, target, reduction="mean"):
     """
     _check.tensor(logits, "logits", dtype="floating", nonempty=True)
     _check.tensor(target, "target", dtype="floating")
-    _check.same_device_dtype(("target", target), ("logits", logits))
     if target.shape != logits.shape:
         raise ValueError(f"target deve ter a forma dos logits {tuple(logits.shape)}, "
                          f"recebi {tuple(target.shape)}")
+    _check.same_device_dtype(("target", target), ("logits", logits))
     if bool(((target < 0) | (target > 1) | target.isnan()).any()):
         raise ValueError("target deve ter valores em [0, 1] (probabilidades); recebi valores entre "
                          f"{float(target.min())} e {float(target.max())}")
@@ -202,7 +202,7 @@ def plot_confusion_matrix(cm, class_names=None, ax=None, normalize=True, cmap="B
     if isinstance(class_names, str) or not hasattr(class_names, "__len__"):
         raise TypeError(f"class_names deve ser uma lista de {c} nomes, recebi {_check.describe(class_names)}")
     if len(class_names) != c:
-        raise ValueError(f"class_names deve ter {c} nomes, um por classe; recebi {len(class_names)}")
+        raise ValueError(f"class_names deve ter {c} nomes de classes, um por linha de cm; recebi {len(class_names)}")
     normalize = _check.boolean(normalize, "normalize")
     plotting._check_cmap(cmap)
     values = cm / np.maximum(cm.sum(axis=1, keepdims=True), 1) if normalize else cm

@@ -79,15 +79,14 @@ def _check_coords(coords, k):
         ok = False
     if not ok or not isinstance(coords, (torch.Tensor, np.ndarray, list, tuple)):
         raise TypeError(f"coords deve ser uma matriz (P, {k}) de números, recebi {_check.describe(coords)}")
+    if values.ndim != 2 or values.shape[1] != k:
+        raise ValueError(f"coords deve ter forma (P, {k}), uma coluna por direção, recebi {tuple(values.shape)}")
     if not bool(torch.isfinite(values.double()).all()):
         raise ValueError(f"coords deve ter só números finitos, recebi {_check.describe(coords)}")
 
 
 def _check_directions(net, directions):
     params = dict(net.named_parameters())
-    if not isinstance(directions, (list, tuple)) or len(directions) == 0:
-        raise ValueError(f"directions deve ser uma lista não vazia de direções (dicionários), "
-                         f"recebi {_check.describe(directions)}")
     for k, d in enumerate(directions):
         if not isinstance(d, dict) or set(d) != set(params):
             raise ValueError(f"directions[{k}] deve ser um dicionário com os nomes dos parâmetros da rede "
@@ -359,8 +358,11 @@ def loss_surface(net, directions, coords, X, y):
     e seus pesos não mudam. Devolve um tensor ``(P,)``.
     """
     _check.module(net)
-    _check_directions(net, directions)
+    if not isinstance(directions, (list, tuple)) or len(directions) == 0:
+        raise ValueError(f"directions deve ser uma lista não vazia de direções (dicionários), "
+                         f"recebi {_check.describe(directions)}")
     _check_coords(coords, len(directions))
+    _check_directions(net, directions)
     _check.tensor(X, "X", dtype="floating", nonempty=True)
     _check_targets(y, len(X), _num_classes(net))
     coords = torch.as_tensor(coords, dtype=torch.float32)
