@@ -80,8 +80,8 @@ def linear_forward(X, W, b=None):
         _check_tensor(b, "b", 1, "(n,)")
     _check.same_device_dtype(("X", X), ("W", W), ("b", b))
     if X.shape[1] != W.shape[1]:
-        raise ValueError(f"formas incompatíveis: X {tuple(X.shape)} e W {tuple(W.shape)}; "
-                         "esperava X (N, m) e W (n, m), com o mesmo m")
+        raise ValueError(f"formas incompatíveis: X e W devem ter o mesmo número de colunas m (X (N, m), "
+                         f"W (n, m)); recebi X {tuple(X.shape)} e W {tuple(W.shape)}")
     if b is not None and b.shape != (W.shape[0],):
         raise ValueError(f"b deve ter forma ({W.shape[0]},), um valor por linha de W; recebi {tuple(b.shape)}")
     out = X @ W.T
@@ -101,11 +101,11 @@ def linear_backward(grad_out, X, W):
     _check_tensor(W, "W", 2, "(n, m)")
     _check.same_device_dtype(("grad_out", grad_out), ("X", X), ("W", W))
     if X.shape[1] != W.shape[1]:
-        raise ValueError(f"formas incompatíveis: X {tuple(X.shape)} e W {tuple(W.shape)}; "
-                         "esperava X (N, m) e W (n, m), com o mesmo m")
+        raise ValueError(f"formas incompatíveis: X e W devem ter o mesmo número de colunas m (X (N, m), "
+                         f"W (n, m)); recebi X {tuple(X.shape)} e W {tuple(W.shape)}")
     if grad_out.shape != (X.shape[0], W.shape[0]):
-        raise ValueError(f"grad_out tem forma {tuple(grad_out.shape)}, "
-                         f"esperava {(X.shape[0], W.shape[0])}")
+        raise ValueError(f"grad_out deve ter forma {(X.shape[0], W.shape[0])}, (N, n); "
+                         f"recebi {tuple(grad_out.shape)}")
     return grad_out @ W, grad_out.T @ X, grad_out.sum(0)
 
 
@@ -218,7 +218,8 @@ def _check_mse(y_hat, y):
         raise ValueError(f"y_hat e y devem ter a mesma forma; recebi y_hat {tuple(y_hat.shape)} e y "
                          f"{tuple(y.shape)} (formas diferentes se espalhariam em silêncio por broadcasting)")
     if y.numel() == 0:
-        raise ValueError("y_hat e y estão vazios: o erro médio de zero elementos não existe")
+        raise ValueError(f"y_hat e y estão vazios: o erro médio de zero elementos não existe; recebi forma "
+                         f"{tuple(y.shape)}")
 
 
 def mse_loss(y_hat, y):

@@ -128,12 +128,12 @@ def layer_outputs(net, x, names):
 def _square(value, name, what):
     """O lado de um tamanho, passo ou *padding* quadrado; um retangular é recusado."""
     if isinstance(value, str):
-        raise ValueError(f"a camada {name} usa padding por nome ({value!r}): sem regra aqui")
+        raise ValueError(f"a camada {name} usa padding por nome: sem regra aqui; recebi padding {value!r}")
     if isinstance(value, int):
         return value
     if len(set(value)) != 1:
-        raise ValueError(f"a camada {name} tem {what} retangular {tuple(value)}; receptive_fields só "
-                         "trata camadas quadradas")
+        raise ValueError(f"a camada {name} tem {what} retangular: receptive_fields só trata camadas "
+                         f"quadradas, recebi {what} {tuple(value)}")
     return value[0]
 
 
@@ -157,7 +157,7 @@ def receptive_fields(net):
         if isinstance(module, (nn.Conv2d, nn.MaxPool2d, nn.AvgPool2d)):
             dilation = _square(getattr(module, "dilation", 1), name, "dilatação")
             if dilation != 1:
-                raise ValueError(f"a camada {name} usa dilatação {dilation}: sem regra aqui")
+                raise ValueError(f"a camada {name} usa dilatação: sem regra aqui; recebi dilatação {dilation}")
             k = _square(module.kernel_size, name, "filtro")
             s = _square(module.stride or module.kernel_size, name, "passo")
             p = _square(module.padding, name, "padding")
@@ -195,7 +195,7 @@ def top_patches(activation, images, field, k=9):
     _positive_int("k", k)
     N, C, h, w = activation.shape
     if k > N:
-        raise ValueError(f"k = {k} recortes pedidos, mas só há {N} imagens")
+        raise ValueError(f"k deve ser ≤ {N}, o número de imagens (só há {N}); recebi k = {k}")
     if not isinstance(field, (tuple, list)) or len(field) != 3:
         raise TypeError(f"field deve ser a tripla (r, j, a) de receptive_fields, recebi {_check.describe(field)}")
     r, j, a = (_check.integer(field[0], "field[0] (r)", 1), _check.integer(field[1], "field[1] (j)", 1),
@@ -228,10 +228,11 @@ def pca(X, num_components=2):
         raise ValueError(f"X precisa de ao menos 2 linhas (a variância divide por n − 1) e 1 coluna, "
                          f"recebi forma {tuple(X.shape)}")
     if not bool(torch.isfinite(X).all()):
-        raise ValueError("X contém NaN ou infinito")
+        raise ValueError("X deve ter só números finitos, recebi NaN ou infinito")
     _positive_int("num_components", num_components)
     if num_components > min(n, d):
-        raise ValueError(f"num_components = {num_components} passa de min(n, d) = {min(n, d)}")
+        raise ValueError(f"num_components deve ser ≤ min(n, d) = {min(n, d)}; recebi {num_components}, "
+                         "que passa de min(n, d)")
     Xc = X - X.mean(dim=0)
     _, S, Vh = torch.linalg.svd(Xc, full_matrices=False)
     components = Vh[:num_components]

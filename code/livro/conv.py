@@ -34,8 +34,8 @@ def _check_conv(x, weight, bias):
     if weight.shape[0] == 0 or min(weight.shape[2:]) == 0:
         raise ValueError(f"weight precisa de ao menos um filtro não vazio, recebi forma {tuple(weight.shape)}")
     if x.shape[1] != weight.shape[1] or x.shape[1] == 0:
-        raise ValueError(f"x tem {x.shape[1]} canais, mas os filtros esperam "
-                         f"{weight.shape[1]} (weight tem forma {tuple(weight.shape)})")
+        raise ValueError(f"x deve ter {weight.shape[1]} canais, os que os filtros esperam (weight tem forma "
+                         f"{tuple(weight.shape)}); recebi {x.shape[1]} canais")
     if bias is not None and bias.shape != (weight.shape[0],):
         raise ValueError(f"bias deve ter forma ({weight.shape[0]},), um valor por filtro; "
                          f"recebi forma {tuple(bias.shape)}")
@@ -46,8 +46,8 @@ def output_size(size, kernel_size, padding=0, stride=1):
     size, kernel_size = _check.integer(size, "size", 1), _check.integer(kernel_size, "kernel_size", 1)
     padding, stride = _check.integer(padding, "padding", 0), _check.integer(stride, "stride", 1)
     if size + 2 * padding < kernel_size:
-        raise ValueError(f"o filtro de tamanho {kernel_size} não cabe numa entrada "
-                         f"de tamanho {size} com preenchimento {padding}")
+        raise ValueError(f"o filtro (kernel_size = {kernel_size}) não cabe numa entrada de tamanho "
+                         f"{size} com preenchimento {padding}: recebi size + 2·padding < kernel_size")
     return (size + 2 * padding - kernel_size) // stride + 1
 
 
@@ -157,7 +157,7 @@ def conv2d_matrix(weight, input_shape, stride=1, padding=0):
     if weight.numel() == 0:
         raise ValueError(f"weight precisa de ao menos um filtro não vazio, recebi forma {tuple(weight.shape)}")
     if C_in != C_w:
-        raise ValueError(f"input_shape tem {C_in} canais, mas os filtros (weight) esperam {C_w}")
+        raise ValueError(f"input_shape deve ter {C_w} canais, os que os filtros (weight) esperam; recebi {C_in}")
     sh, sw = _check.pair(stride, "stride", 1)
     ph, pw = _check.pair(padding, "padding", 0)
     H_out, W_out = output_size(H, KH, ph, sh), output_size(W, KW, pw, sw)

@@ -39,9 +39,11 @@ def _as_number(x):
     try:
         x = float(x)
     except OverflowError:
-        raise ValueError(f"x: não sei escrever {x!r}, grande demais para um float") from None
+        raise ValueError("x: não sei escrever este número, grande demais para um float; "
+                         f"recebi um {type(x).__name__}") from None
     if not math.isfinite(x):
-        raise ValueError(f"x: não sei escrever {x} como número em português")
+        raise ValueError(f"x: não sei escrever {x} como número em português; recebi um valor "
+                         "não finito")
     return x
 
 

@@ -23,7 +23,7 @@ __all__ = [
 ]
 
 
-def _as_tensor(name, A, ndim):
+def _as_tensor(name, A, ndim, finite=True):
     """Converte ``A`` num tensor ``float64`` não vazio com ``ndim`` dimensões, ou explica o erro."""
     if isinstance(A, np.ndarray):
         if A.dtype.kind not in "iuf":
@@ -38,16 +38,23 @@ def _as_tensor(name, A, ndim):
         raise ValueError(f"{name} deve ter {ndim} dimensão(ões), recebi a forma {tuple(A.shape)}")
     if 0 in A.shape:
         raise ValueError(f"{name} precisa de ao menos uma linha e uma coluna, recebi a forma {tuple(A.shape)}")
-    if not torch.isfinite(A).all():
-        raise ValueError(f"{name} contém NaN ou infinito")
+    if finite:
+        _finite(name, A)
     return A
+
+
+def _finite(name, A):
+    if not torch.isfinite(A).all():
+        raise ValueError(f"{name} deve ter só números finitos, recebi NaN ou infinito")
 
 
 def _pair(X, Y):
     """Valida o par ``(X, Y)`` de matrizes de atributos; ``Y=None`` quer dizer ``Y = X``."""
-    X = _as_tensor("X", X, 2)
-    Y = X if Y is None else _as_tensor("Y", Y, 2)
+    X = _as_tensor("X", X, 2, finite=False)
+    Y = X if Y is None else _as_tensor("Y", Y, 2, finite=False)
     _check.same_device(("Y", Y), ("X", X))
+    _finite("X", X)
+    _finite("Y", Y)
     if X.shape[1] != Y.shape[1]:
         raise ValueError(f"X e Y devem ter o mesmo número de colunas, recebi {X.shape[1]} e {Y.shape[1]}")
     return X, Y
@@ -103,8 +110,8 @@ def _check_kernel(kernel, params):
     accepted = [p for p in inspect.signature(KERNELS[kernel]).parameters if p not in ("X", "Y")]
     unknown = sorted(set(params) - set(accepted))
     if unknown:
-        raise TypeError(f"o kernel {kernel!r} não aceita os parâmetros {unknown}; aceita só "
-                        f"{accepted or 'nenhum'}")
+        raise TypeError(f"o kernel {kernel!r} não aceita os parâmetros {unknown} (aceita só "
+                        f"{accepted or 'nenhum'}); recebi {sorted(params)}")
     KERNELS[kernel](torch.zeros(1, 1, dtype=torch.float64), **params)  # confere os valores
 
 
@@ -119,8 +126,9 @@ def kernel_matrix(X, Y=None, kernel="rbf", **params):
 
 def _targets(y, X):
     n = X.shape[0]
-    y = _as_tensor("y", y, 1)
+    y = _as_tensor("y", y, 1, finite=False)
     _check.same_device(("y", y), ("X", X))
+    _finite("y", y)
     if y.shape[0] != n:
         raise ValueError(f"y deve ter {n} elementos (um por linha de X), recebi {y.shape[0]}")
     return y
@@ -191,9 +199,8 @@ class KernelRidgeRegression:
         X = _as_tensor("X", X, 2)
         _check.same_device(("X", X), ("X_fit_ (os dados do ajuste)", self.X_fit_))
         if X.shape[1] != self.X_fit_.shape[1]:
-            raise ValueError(
-                f"X tem {X.shape[1]} colunas, mas o modelo foi ajustado com {self.X_fit_.shape[1]}"
-            )
+            raise ValueError(f"X deve ter {self.X_fit_.shape[1]} colunas, como os dados do ajuste; "
+                             f"recebi {X.shape[1]}")
         # os mesmos parâmetros do ajuste: gamma=None usa o número de colunas de X_fit_
         K = kernel_matrix(self.X_fit_, X, self.kernel, **self.kernel_params).T  # (n_novo, n)
         return K @ self.dual_coef_

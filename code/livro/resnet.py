@@ -90,7 +90,7 @@ def _check_directions(net, directions):
     for k, d in enumerate(directions):
         if not isinstance(d, dict) or set(d) != set(params):
             raise ValueError(f"directions[{k}] deve ser um dicionário com os nomes dos parâmetros da rede "
-                             "(de filter_normalized_direction)")
+                             f"(de filter_normalized_direction), recebi {_check.describe(d)}")
         for name, p in params.items():
             if not isinstance(d[name], torch.Tensor) or d[name].shape != p.shape:
                 raise ValueError(f"directions[{k}][{name!r}] deve ter forma {tuple(p.shape)}, "
