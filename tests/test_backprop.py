@@ -29,11 +29,11 @@ def test_finite_difference_matches_autograd(fn, dfn, shape):
 
 
 def test_finite_difference_bad_input():
-    with pytest.raises(ValueError, match="passo h"):
+    with pytest.raises(ValueError, match="h deve ser > 0"):
         bp.finite_difference(torch.sin, torch.zeros(3), h=0)
-    with pytest.raises(ValueError, match="esquema"):
+    with pytest.raises(ValueError, match="scheme deve ser uma de"):
         bp.finite_difference(torch.sin, torch.zeros(3), scheme="backward")
-    with pytest.raises(TypeError, match="torch.Tensor"):
+    with pytest.raises(TypeError, match="x deve ser um tensor do PyTorch"):
         bp.finite_difference(torch.sin, [1.0, 2.0])
     with pytest.raises(TypeError, match="ponto flutuante"):
         bp.finite_difference(torch.sin, torch.arange(3))
@@ -134,9 +134,9 @@ def test_mlp_bad_input():
         bp.init_mlp((3,))
     with pytest.raises(ValueError, match="sizes"):
         bp.init_mlp((3, 0, 2))
-    with pytest.raises(ValueError, match="ativação"):
+    with pytest.raises(ValueError, match="activation deve ser uma de"):
         bp.mlp_forward(torch.zeros(2, 3), bp.init_mlp((3, 2)), activation="sigmoid")
-    with pytest.raises(ValueError, match="vazio"):
+    with pytest.raises(ValueError, match="params deve ser uma lista não vazia"):
         bp.mlp_forward(torch.zeros(2, 3), [])
     with pytest.raises(ValueError, match="mesma forma"):
         bp.mse_loss(torch.zeros(2, 3), torch.zeros(3, 2))

@@ -118,7 +118,7 @@ def test_linear_pieces_deterministic_and_errors():
     assert torch.equal(a, b)
     with pytest.raises(ValueError, match="entrada escalar"):
         capacity.linear_pieces_1d(random_net((2, 3, 1), seed=0), -1, 1)
-    with pytest.raises(ValueError, match="lo < hi"):
+    with pytest.raises(ValueError, match="início < fim"):
         capacity.linear_pieces_1d(random_net((1, 3, 1), seed=0), 1, -1)
 
 
@@ -158,7 +158,7 @@ def test_activation_regions_2d_errors():
         capacity.activation_regions_2d(random_net((1, 3, 1), seed=0))
     with pytest.raises(ValueError, match="num"):
         capacity.activation_regions_2d(random_net((2, 3, 1), seed=0), num=1)
-    with pytest.raises(ValueError, match="limites"):
+    with pytest.raises(ValueError, match="xlim deve ter início < fim"):
         capacity.activation_regions_2d(random_net((2, 3, 1), seed=0), xlim=(1, -1))
 
 
@@ -192,7 +192,7 @@ def test_early_stopping_min_delta_and_errors():
         capacity.EarlyStopping(patience=0)
     with pytest.raises(ValueError, match="min_delta"):
         capacity.EarlyStopping(min_delta=-1)
-    with pytest.raises(ValueError, match="inválida"):
+    with pytest.raises(ValueError, match="val_loss deve ser um número finito"):
         capacity.EarlyStopping().step(1, float("nan"), net)
     with pytest.raises(RuntimeError, match="nenhuma época"):
         capacity.EarlyStopping().restore(net)

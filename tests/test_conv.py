@@ -85,8 +85,9 @@ def test_conv2d_float32_and_gradients():
     conv.conv2d_unfold(xr, wr, b, 2, 1).square().sum().backward()
     xt, wt = x.clone().requires_grad_(), w.clone().requires_grad_()
     F.conv2d(xt, wt, b, 2, 1).square().sum().backward()
-    torch.testing.assert_close(xr.grad, xt.grad)
-    torch.testing.assert_close(wr.grad, wt.grad)
+    # float32: a ordem das somas difere entre o im2col e o kernel da biblioteca
+    torch.testing.assert_close(xr.grad, xt.grad, rtol=1e-4, atol=1e-4)
+    torch.testing.assert_close(wr.grad, wt.grad, rtol=1e-4, atol=1e-4)
 
 
 def test_same_seed_same_output():
@@ -155,7 +156,7 @@ def test_bad_inputs():
         conv.conv2d_unfold(x, w[0])
     with pytest.raises(TypeError, match="ponto flutuante"):
         conv.conv2d_unfold(x.long(), w)
-    with pytest.raises(TypeError, match="torch.Tensor"):
+    with pytest.raises(TypeError, match="tensor do PyTorch"):
         conv.conv2d_loops(x.numpy(), w)
     with pytest.raises(ValueError, match="bias"):
         conv.conv2d_unfold(x, w, b[:2])

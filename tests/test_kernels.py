@@ -109,7 +109,7 @@ def test_bad_inputs():
         kernels.laplacian_kernel(X, gamma=-1.0)
     with pytest.raises(ValueError, match="degree"):
         kernels.polynomial_kernel(X, degree=0)
-    with pytest.raises(ValueError, match="kernel desconhecido"):
+    with pytest.raises(ValueError, match="kernel deve ser uma de"):
         kernels.kernel_matrix(X, kernel="sigmoide")
     with pytest.raises(ValueError, match="NaN"):
         kernels.linear_kernel(np.full((2, 2), np.nan))
@@ -121,7 +121,7 @@ def test_bad_inputs():
         kernels.ridge_primal(X, y, -1.0)
     with pytest.raises(TypeError, match="lam deve ser um número"):
         kernels.KernelRidgeRegression("1")
-    with pytest.raises(ValueError, match="kernel desconhecido"):
+    with pytest.raises(ValueError, match="kernel deve ser uma de"):
         kernels.KernelRidgeRegression(1.0, "cosseno")
     with pytest.raises(RuntimeError, match="ainda não foi ajustado"):
         kernels.KernelRidgeRegression(1.0).predict(X)

@@ -14,6 +14,7 @@ que mais ativam um canal) e ``pca`` (projeção em componentes principais).
 import torch
 from torch import nn
 
+from . import _check
 from . import device as devices
 
 __all__ = ["vgg_block", "VGGNet", "layer_outputs", "receptive_fields", "top_patches", "pca"]
@@ -23,11 +24,15 @@ _POINTWISE = (nn.BatchNorm2d, nn.ReLU, nn.Identity, nn.Dropout, nn.Dropout2d, nn
 
 
 def _positive_int(name, value):
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise TypeError(f"{name} deve ser um número inteiro, recebi {type(value).__name__}")
-    if value < 1:
-        raise ValueError(f"{name} deve ser ≥ 1, recebi {value}")
-    return value
+    return _check.positive_int(value, name)
+
+
+def _check_input(net, x, in_channels):
+    """Imagens ``(N, in_channels, H, W)`` de ponto flutuante, no dispositivo (e tipo) dos pesos."""
+    _check.tensor(x, "x", ndim=4, dtype="floating", layout=f"(N, {in_channels}, H, W)")
+    if x.shape[1] != in_channels:
+        raise ValueError(f"x deve ter {in_channels} canais, como a rede, recebi forma {tuple(x.shape)}")
+    _check.model_input(x, net)
 
 
 def vgg_block(in_channels, out_channels, num_convs=1):
@@ -59,9 +64,11 @@ class VGGNet(nn.Module):
 
     def __init__(self, arch=((1, 32), (1, 64), (2, 128)), in_channels=1, num_classes=10):
         super().__init__()
+        if not isinstance(arch, (list, tuple)) or len(arch) == 0 \
+                or any(not isinstance(pair, (list, tuple)) or len(pair) != 2 for pair in arch):
+            raise ValueError("arch deve ser uma sequência não vazia de pares (num_convs, out_channels), "
+                             f"recebi {_check.describe(arch)}")
         arch = tuple(tuple(pair) for pair in arch)
-        if len(arch) == 0 or any(len(pair) != 2 for pair in arch):
-            raise ValueError("arch deve ser uma sequência não vazia de pares (num_convs, out_channels)")
         _positive_int("in_channels", in_channels)
         _positive_int("num_classes", num_classes)
         blocks, channels = [], in_channels
@@ -74,15 +81,18 @@ class VGGNet(nn.Module):
 
     def features(self, x):
         """Vetor de características ``(N, C)``: corpo seguido do *pooling* médio global."""
+        self._check_x(x)
         return self.head[1](self.head[0](self.backbone(x)))
 
-    def forward(self, x):
-        if x.ndim != 4:
-            raise ValueError(f"esperava imagens (N, C, H, W), recebi a forma {tuple(x.shape)}")
+    def _check_x(self, x):
+        _check_input(self, x, self.backbone[0][0].in_channels)
         size = min(x.shape[-2:])
         if size < 2 ** len(self.arch):
-            raise ValueError(f"imagens de {size} pixels ficam vazias depois de {len(self.arch)} "
+            raise ValueError(f"x: imagens de {size} pixels ficam vazias depois de {len(self.arch)} "
                              f"poolings 2×2: use ao menos {2 ** len(self.arch)} pixels")
+
+    def forward(self, x):
+        self._check_x(x)
         return self.head(self.backbone(x))
 
 
@@ -94,6 +104,9 @@ def layer_outputs(net, x, names):
     avaliação, no dispositivo da rede, e remove os *hooks*, mesmo se a passagem
     falhar. As saídas voltam na CPU, em ``float32``.
     """
+    _check.module(net)
+    _check.tensor(x, "x")
+    _check.names(names)
     modules = dict(net.named_modules())
     missing = [name for name in names if name not in modules]
     if missing:
@@ -118,8 +131,16 @@ def layer_outputs(net, x, names):
     return {name: outputs[name] for name in names}
 
 
-def _pair_value(value):
-    return value if isinstance(value, int) else value[0]
+def _square(value, name, what):
+    """O lado de um tamanho, passo ou *padding* quadrado; um retangular é recusado."""
+    if isinstance(value, str):
+        raise ValueError(f"a camada {name} usa padding por nome: sem regra aqui; recebi padding {value!r}")
+    if isinstance(value, int):
+        return value
+    if len(set(value)) != 1:
+        raise ValueError(f"a camada {name} tem {what} retangular: receptive_fields só trata camadas "
+                         f"quadradas, recebi {what} {tuple(value)}")
+    return value[0]
 
 
 def receptive_fields(net):
@@ -130,19 +151,22 @@ def receptive_fields(net):
     ``(i, k)`` da saída da camada vê, na entrada, as linhas ``a + i·j`` até
     ``a + i·j + r − 1`` (e o mesmo nas colunas). ``r`` é o tamanho do campo
     receptivo, ``j`` o passo acumulado e ``a`` o deslocamento causado pelo
-    *padding*. Só conhece convoluções e *poolings* quadrados sem dilatação.
+    *padding*. Só conhece convoluções e *poolings* quadrados sem dilatação: uma
+    camada retangular, com dilatação ou com *padding* por nome é recusada.
     """
+    _check.module(net)
     r, j, a = 1, 1, 0
     fields = {}
     for name, module in net.named_modules():
         if len(list(module.children())) > 0:
             continue
         if isinstance(module, (nn.Conv2d, nn.MaxPool2d, nn.AvgPool2d)):
-            k, s, p = (_pair_value(module.kernel_size), _pair_value(module.stride or module.kernel_size),
-                       _pair_value(module.padding))
-            dilation = getattr(module, "dilation", 1)
-            if _pair_value(dilation) != 1 or isinstance(module.padding, str):
-                raise ValueError(f"a camada {name} usa dilatação ou padding por nome: sem regra aqui")
+            dilation = _square(getattr(module, "dilation", 1), name, "dilatação")
+            if dilation != 1:
+                raise ValueError(f"a camada {name} usa dilatação: sem regra aqui; recebi dilatação {dilation}")
+            k = _square(module.kernel_size, name, "filtro")
+            s = _square(module.stride or module.kernel_size, name, "passo")
+            p = _square(module.padding, name, "padding")
             r, a, j = r + (k - 1) * j, a - p * j, j * s
         elif not isinstance(module, _POINTWISE):
             if isinstance(module, (nn.AdaptiveAvgPool2d, nn.Flatten, nn.Linear)):
@@ -163,19 +187,25 @@ def top_patches(activation, images, field, k=9):
     imagem vale zero. Devolve ``(patches, index, value)``: recortes
     ``(C, k, r, r)``, imagem de origem ``(C, k)`` e ativação ``(C, k)``.
     """
-    if activation.ndim != 4:
-        raise ValueError(f"activation deve ter forma (N, C, h, w), recebi {tuple(activation.shape)}")
+    _check.tensor(activation, "activation", ndim=4, dtype="real", layout="(N, C, h, w)")
+    _check.tensor(images, "images", dtype="real")
+    _check.same_device(("images", images), ("activation", activation))
     if images.ndim == 4:
         if images.shape[1] != 1:
-            raise ValueError("top_patches recorta imagens de um canal só")
+            raise ValueError(f"images deve ter um canal só (top_patches recorta imagens de um canal), "
+                             f"recebi forma {tuple(images.shape)}")
         images = images[:, 0]
     if images.ndim != 3 or len(images) != len(activation):
-        raise ValueError("images deve ser (N, H, W) com o mesmo N das ativações")
+        raise ValueError(f"images deve ser (N, H, W) com o mesmo N das ativações ({len(activation)}), "
+                         f"recebi forma {tuple(images.shape)}")
     _positive_int("k", k)
     N, C, h, w = activation.shape
     if k > N:
-        raise ValueError(f"pedi {k} recortes, mas só há {N} imagens")
-    r, j, a = field
+        raise ValueError(f"k deve ser ≤ {N}, o número de imagens (só há {N}); recebi k = {k}")
+    if not isinstance(field, (tuple, list)) or len(field) != 3:
+        raise TypeError(f"field deve ser a tripla (r, j, a) de receptive_fields, recebi {_check.describe(field)}")
+    r, j, a = (_check.integer(field[0], "field[0] (r)", 1), _check.integer(field[1], "field[1] (j)", 1),
+               _check.integer(field[2], "field[2] (a)"))
     best, pos = activation.flatten(2).max(dim=2)  # (N, C): melhor valor e posição em cada imagem
     value, index = best.T.topk(k, dim=1)  # (C, k)
     pos = pos.T.gather(1, index)  # (C, k)
@@ -196,15 +226,19 @@ def pca(X, num_components=2):
     direções ``(q, d)`` (linhas ortonormais) e variância de cada componente
     (divisor ``n − 1``, como no scikit-learn). Cada componente é definido a
     menos do sinal; aqui o maior coeficiente em valor absoluto é positivo.
+    ``X`` é de ponto flutuante, finito, com ``n ≥ 2`` linhas e ``d ≥ 1`` colunas.
     """
-    if not isinstance(X, torch.Tensor):
-        raise TypeError(f"X deve ser um tensor, recebi {type(X).__name__}")
-    if X.ndim != 2:
-        raise ValueError(f"X deve ter forma (n, d), recebi {tuple(X.shape)}")
+    _check.tensor(X, "X", ndim=2, dtype="floating", layout="(n, d)")
     n, d = X.shape
+    if n < 2 or d < 1:
+        raise ValueError(f"X precisa de ao menos 2 linhas (a variância divide por n − 1) e 1 coluna, "
+                         f"recebi forma {tuple(X.shape)}")
+    if not bool(torch.isfinite(X).all()):
+        raise ValueError("X deve ter só números finitos, recebi NaN ou infinito")
     _positive_int("num_components", num_components)
     if num_components > min(n, d):
-        raise ValueError(f"num_components = {num_components} passa de min(n, d) = {min(n, d)}")
+        raise ValueError(f"num_components deve ser ≤ min(n, d) = {min(n, d)}; recebi {num_components}, "
+                         "que passa de min(n, d)")
     Xc = X - X.mean(dim=0)
     _, S, Vh = torch.linalg.svd(Xc, full_matrices=False)
     components = Vh[:num_components]

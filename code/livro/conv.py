@@ -5,69 +5,56 @@ um banco de filtros tem forma ``(C_out, C_in, K_H, K_W)`` e o viés, ``(C_out,)`
 Como no PyTorch, a "convolução" daqui é uma **correlação cruzada**: o filtro
 desliza sobre a imagem sem ser espelhado. Tudo é comparado com
 ``torch.nn.functional`` nos testes e no capítulo 6.
+
+Filtros, passos (``stride``) e preenchimentos (``padding``) podem ser
+retangulares: cada um é um inteiro ou um par ``(vertical, horizontal)``. Não há
+dilatação, grupos nem preenchimento que não seja de zeros; imagens, filtros e
+viés devem ter o mesmo tipo de ponto flutuante e estar no mesmo dispositivo.
 """
 
 import torch
+
+from . import _check
 
 __all__ = ["output_size", "pad_zeros", "conv2d_loops", "conv2d_unfold", "max_pool2d",
            "avg_pool2d", "sum_pool2d", "conv2d_matrix", "pool2d_matrix"]
 
 
-def _is_int(value):
-    return isinstance(value, int) and not isinstance(value, bool)
-
-
-def _pair(value, name, minimum):
-    """Aceita um inteiro ou um par de inteiros e devolve um par ``(vertical, horizontal)``."""
-    if _is_int(value):
-        value = (value, value)
-    if not (isinstance(value, tuple) and len(value) == 2 and all(_is_int(v) for v in value)):
-        raise TypeError(f"{name} deve ser um inteiro ou um par de inteiros, recebi {value!r}")
-    if min(value) < minimum:
-        raise ValueError(f"{name} deve ser ≥ {minimum}, recebi {value!r}")
-    return value
-
-
 def _check_images(x, name="x", layout="(N, C, H, W)"):
-    if not isinstance(x, torch.Tensor):
-        raise TypeError(f"{name} deve ser um torch.Tensor, recebi {type(x).__name__}")
-    if not x.is_floating_point():
-        raise TypeError(f"{name} deve ter tipo de ponto flutuante, recebi {x.dtype}")
-    if x.ndim != 4:
-        raise ValueError(f"{name} deve ter forma {layout}, recebi forma {tuple(x.shape)}")
+    _check.tensor(x, name, ndim=4, dtype="floating", layout=layout)
 
 
 def _check_conv(x, weight, bias):
+    """Imagens e filtros do mesmo tipo e dispositivo, canais compatíveis e um viés por filtro."""
     _check_images(x, "x")
     _check_images(weight, "weight", "(C_out, C_in, K_H, K_W)")
-    if x.shape[1] != weight.shape[1]:
-        raise ValueError(f"a entrada tem {x.shape[1]} canais, mas os filtros esperam "
-                         f"{weight.shape[1]} (weight tem forma {tuple(weight.shape)})")
     if bias is not None:
-        if not isinstance(bias, torch.Tensor) or bias.shape != (weight.shape[0],):
-            shape = tuple(bias.shape) if isinstance(bias, torch.Tensor) else type(bias).__name__
-            raise ValueError(f"bias deve ter forma ({weight.shape[0]},), um valor por filtro; "
-                             f"recebi {shape}")
+        _check.tensor(bias, "bias", dtype="floating")
+    _check.same_device_dtype(("x", x), ("weight", weight), ("bias", bias))
+    if weight.shape[0] == 0 or min(weight.shape[2:]) == 0:
+        raise ValueError(f"weight precisa de ao menos um filtro não vazio, recebi forma {tuple(weight.shape)}")
+    if x.shape[1] != weight.shape[1] or x.shape[1] == 0:
+        raise ValueError(f"x deve ter {weight.shape[1]} canais, os que os filtros esperam (weight tem forma "
+                         f"{tuple(weight.shape)}); recebi {x.shape[1]} canais")
+    if bias is not None and bias.shape != (weight.shape[0],):
+        raise ValueError(f"bias deve ter forma ({weight.shape[0]},), um valor por filtro; "
+                         f"recebi forma {tuple(bias.shape)}")
 
 
 def output_size(size, kernel_size, padding=0, stride=1):
     """Tamanho da saída num eixo: ``⌊(size + 2·padding − kernel_size) / stride⌋ + 1``."""
-    for name, value, minimum in (("size", size, 1), ("kernel_size", kernel_size, 1),
-                                 ("padding", padding, 0), ("stride", stride, 1)):
-        if not _is_int(value):
-            raise TypeError(f"{name} deve ser um inteiro, recebi {value!r}")
-        if value < minimum:
-            raise ValueError(f"{name} deve ser ≥ {minimum}, recebi {value}")
+    size, kernel_size = _check.integer(size, "size", 1), _check.integer(kernel_size, "kernel_size", 1)
+    padding, stride = _check.integer(padding, "padding", 0), _check.integer(stride, "stride", 1)
     if size + 2 * padding < kernel_size:
-        raise ValueError(f"o filtro de tamanho {kernel_size} não cabe numa entrada "
-                         f"de tamanho {size} com preenchimento {padding}")
+        raise ValueError(f"o filtro (kernel_size = {kernel_size}) não cabe numa entrada de tamanho "
+                         f"{size} com preenchimento {padding}: recebi size + 2·padding < kernel_size")
     return (size + 2 * padding - kernel_size) // stride + 1
 
 
 def pad_zeros(x, padding):
     """Cerca as imagens ``x (N, C, H, W)`` com ``padding`` linhas e colunas de zeros."""
     _check_images(x)
-    ph, pw = _pair(padding, "padding", 0)
+    ph, pw = _check.pair(padding, "padding", 0)
     N, C, H, W = x.shape
     out = x.new_zeros(N, C, H + 2 * ph, W + 2 * pw)
     out[:, :, ph:ph + H, pw:pw + W] = x
@@ -77,8 +64,8 @@ def pad_zeros(x, padding):
 def _prepare_conv(x, weight, bias, stride, padding):
     """Confere as entradas, acrescenta o preenchimento e devolve as dimensões da convolução."""
     _check_conv(x, weight, bias)
-    sh, sw = _pair(stride, "stride", 1)
-    ph, pw = _pair(padding, "padding", 0)
+    sh, sw = _check.pair(stride, "stride", 1)
+    ph, pw = _check.pair(padding, "padding", 0)
     N, C_in, H, W = x.shape
     C_out, _, KH, KW = weight.shape
     H_out, W_out = output_size(H, KH, ph, sh), output_size(W, KW, pw, sw)
@@ -123,8 +110,10 @@ def conv2d_unfold(x, weight, bias=None, stride=1, padding=0):
 def _pool_windows(x, kernel_size, stride):
     """Janelas ``(N, C, H_out, W_out, K_H, K_W)`` de *pooling*, sem preenchimento."""
     _check_images(x)
-    kh, kw = _pair(kernel_size, "kernel_size", 1)
-    sh, sw = _pair(kernel_size if stride is None else stride, "stride", 1)
+    if x.shape[1] == 0:
+        raise ValueError(f"x precisa de ao menos um canal, recebi forma {tuple(x.shape)}")
+    kh, kw = _check.pair(kernel_size, "kernel_size", 1)
+    sh, sw = _check.pair(kernel_size if stride is None else stride, "stride", 1)
     output_size(x.shape[2], kh, 0, sh)  # confere que a janela cabe
     output_size(x.shape[3], kw, 0, sw)
     return x.unfold(2, kh, sh).unfold(3, kw, sw)
@@ -147,7 +136,7 @@ def sum_pool2d(x, kernel_size, stride=None):
 
 def _check_shape(input_shape, layout):
     if not (isinstance(input_shape, (tuple, list, torch.Size)) and len(input_shape) == 3
-            and all(_is_int(v) and v > 0 for v in input_shape)):
+            and all(_check.is_int(v) and v > 0 for v in input_shape)):
         raise TypeError(f"input_shape deve ser uma tupla {layout} de inteiros positivos, "
                         f"recebi {input_shape!r}")
     return tuple(input_shape)
@@ -165,10 +154,12 @@ def conv2d_matrix(weight, input_shape, stride=1, padding=0):
     _check_images(weight, "weight", "(C_out, C_in, K_H, K_W)")
     C_in, H, W = _check_shape(input_shape, "(C_in, H, W)")
     C_out, C_w, KH, KW = weight.shape
+    if weight.numel() == 0:
+        raise ValueError(f"weight precisa de ao menos um filtro não vazio, recebi forma {tuple(weight.shape)}")
     if C_in != C_w:
-        raise ValueError(f"a entrada tem {C_in} canais, mas os filtros esperam {C_w}")
-    sh, sw = _pair(stride, "stride", 1)
-    ph, pw = _pair(padding, "padding", 0)
+        raise ValueError(f"input_shape deve ter {C_w} canais, os que os filtros (weight) esperam; recebi {C_in}")
+    sh, sw = _check.pair(stride, "stride", 1)
+    ph, pw = _check.pair(padding, "padding", 0)
     H_out, W_out = output_size(H, KH, ph, sh), output_size(W, KW, pw, sw)
     sizes = (C_out, C_in, KH, KW, H_out, W_out)
     o, c, u, v, i, j = torch.meshgrid(*(torch.arange(n) for n in sizes), indexing="ij")
@@ -189,10 +180,11 @@ def pool2d_matrix(input_shape, kernel_size, stride=None, mode="mean",
     (``1/(K_H·K_W)`` ou ``1``); os canais não se misturam, e a matriz de
     ``input_shape = (C, H, W)`` é bloco-diagonal, um bloco por canal.
     """
-    if mode not in ("mean", "sum"):
-        raise ValueError(f"mode deve ser 'mean' ou 'sum', recebi {mode!r}")
+    _check.choice(mode, "mode", ("mean", "sum"))
+    if not (isinstance(dtype, torch.dtype) and dtype.is_floating_point):
+        raise TypeError(f"dtype deve ser um tipo de ponto flutuante do PyTorch, recebi {dtype!r}")
     C, H, W = _check_shape(input_shape, "(C, H, W)")
-    kh, kw = _pair(kernel_size, "kernel_size", 1)
+    kh, kw = _check.pair(kernel_size, "kernel_size", 1)
     value = 1.0 / (kh * kw) if mode == "mean" else 1.0
     kernel = torch.full((1, 1, kh, kw), value, dtype=dtype)
     stride = (kh, kw) if stride is None else stride

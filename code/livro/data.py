@@ -20,6 +20,8 @@ from collections import namedtuple
 import numpy as np
 import torch
 
+from . import _check
+
 __all__ = [
     "DataNotFoundError", "ChecksumError", "Split", "FASHION_CLASSES", "cache_dir",
     "read_idx", "fashion_mnist", "mnist", "cifar10", "mnist_subset", "photo",
@@ -76,6 +78,15 @@ class ChecksumError(ValueError):
     """Um arquivo ou arranjo não confere com a soma de verificação esperada."""
 
 
+def _check_path(value, name, allow_none=True):
+    if value is None and allow_none:
+        return None
+    if not isinstance(value, str | os.PathLike):
+        extra = ", um os.PathLike ou None" if allow_none else " ou um os.PathLike"
+        raise TypeError(f"{name} deve ser um caminho (str{extra}), recebi {_check.describe(value)}")
+    return value
+
+
 def cache_dir():
     """Pasta de cache do livro: ``LIVRO_CACHE`` ou a pasta de cache do usuário."""
     env = os.environ.get("LIVRO_CACHE")
@@ -107,14 +118,19 @@ def _check_array(name, *arrays):
 
 
 def read_idx(path):
-    """Lê um arquivo no formato idx (o do MNIST), comprimido com gzip ou não."""
-    path = pathlib.Path(path)
+    """Lê um arquivo no formato idx (o do MNIST), comprimido com gzip ou não.
+
+    Só o tipo de dado ``0x08`` (bytes sem sinal) é aceito; devolve um arranjo ``uint8``.
+    """
+    path = pathlib.Path(_check_path(path, "path", allow_none=False))
     opener = gzip.open if path.suffix == ".gz" else open
     with opener(path, "rb") as f:
         raw = f.read()
     if len(raw) < 4 or raw[0] != 0 or raw[1] != 0 or raw[2] != 0x08:
         raise ValueError(f"{path} não é um arquivo idx de bytes sem sinal (cabeçalho inválido)")
     ndim = raw[3]
+    if len(raw) < 4 + 4 * ndim:
+        raise ValueError(f"{path} está truncado: o cabeçalho anuncia {ndim} dimensões, mas tem só {len(raw)} bytes")
     shape = tuple(int.from_bytes(raw[4 + 4 * i: 8 + 4 * i], "big") for i in range(ndim))
     offset = 4 + 4 * ndim
     expected = int(np.prod(shape)) if shape else 0
@@ -172,6 +188,10 @@ def fashion_mnist(root=None, debian_dir=DEBIAN_FASHION, download=None):
     há 60 000 imagens de treino e 10 000 de teste. ``download=None`` tenta o
     download só quando ``LIVRO_OFFLINE`` não está definida; nunca durante o build.
     """
+    _check_path(root, "root")
+    _check_path(debian_dir, "debian_dir", allow_none=False)
+    if download is not None:
+        _check.boolean(download, "download")
     root = root if root is not None else os.environ.get("LIVRO_DADOS")
     candidates = []
     if root:
@@ -212,6 +232,7 @@ def mnist(root=None):
 
     Precisa de internet para ser obtido: nenhuma célula do livro depende dele.
     """
+    _check_path(root, "root")
     base = pathlib.Path(root or os.environ.get("LIVRO_DADOS") or cache_dir() / "dados").expanduser()
     split = _idx_split(base / "MNIST" / "raw", dict.fromkeys(FASHION_SHA256))  # mesmos nomes
     if split is None:
@@ -227,6 +248,7 @@ def cifar10(root=None):
 
     Precisa de internet para ser obtido: nenhuma célula do livro depende dele.
     """
+    _check_path(root, "root")
     base = pathlib.Path(root or os.environ.get("LIVRO_DADOS") or cache_dir() / "dados").expanduser()
     folder = base / "cifar-10-batches-py"
     train_files = [folder / f"data_batch_{i}" for i in range(1, 6)]
@@ -269,6 +291,8 @@ def photo(name):
     ``'camera'``, ``'coffee'``, ``'chelsea'``, ``'coins'``, ``'rocket'``,
     ``'moon'`` (scikit-image). Fotos coloridas têm forma ``(H, W, 3)``.
     """
+    if not isinstance(name, str):
+        raise TypeError(f"name deve ser o nome de uma foto (str), recebi {_check.describe(name)}")
     if name in SKLEARN_PHOTOS:
         from sklearn.datasets import load_sample_image
 
@@ -279,7 +303,7 @@ def photo(name):
         image = getattr(skimage.data, name)()
     else:
         raise ValueError(
-            f"foto desconhecida: {name!r}; as disponíveis são {', '.join(SKLEARN_PHOTOS + SKIMAGE_PHOTOS)}"
+            f"name: foto desconhecida, recebi {name!r}; as disponíveis são {', '.join(SKLEARN_PHOTOS + SKIMAGE_PHOTOS)}"
         )
     image = np.ascontiguousarray(image)
     _check_array(name, image)
@@ -288,8 +312,11 @@ def photo(name):
 
 def tabular(name):
     """Um conjunto tabular do scikit-learn: ``(X, y, feature_names)`` em NumPy float64/int."""
+    if not isinstance(name, str):
+        raise TypeError(f"name deve ser o nome de um conjunto (str), recebi {_check.describe(name)}")
     if name not in TABULAR:
-        raise ValueError(f"conjunto tabular desconhecido: {name!r}; os disponíveis são {', '.join(TABULAR)}")
+        raise ValueError(f"name: conjunto tabular desconhecido, recebi {name!r}; os disponíveis são "
+                         f"{', '.join(TABULAR)}")
     import sklearn.datasets
 
     bunch = getattr(sklearn.datasets, f"load_{name}")()
@@ -311,12 +338,11 @@ def penguins():
 
 def to_float(X):
     """Imagens ``uint8`` ``(N, H, W)`` ou ``(N, C, H, W)`` → ``float32`` em [0, 1], com canal."""
-    if not isinstance(X, torch.Tensor) or X.dtype != torch.uint8:
-        raise TypeError("esperava um tensor uint8 de imagens")
+    _check.tensor(X, "X", dtype=torch.uint8)
     if X.ndim == 3:
         X = X.unsqueeze(1)
     if X.ndim != 4:
-        raise ValueError(f"esperava imagens de forma (N, H, W) ou (N, C, H, W), recebi {tuple(X.shape)}")
+        raise ValueError(f"X deve ter forma (N, H, W) ou (N, C, H, W), recebi {tuple(X.shape)}")
     return X.float().div_(255)
 
 

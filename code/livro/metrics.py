@@ -10,64 +10,56 @@ testes conferem cada uma com a versão da biblioteca (``torch.softmax``,
 import numpy as np
 import torch
 
+from . import _check
+
 __all__ = [
     "one_hot", "smooth_labels", "logsumexp", "softmax", "log_softmax", "cross_entropy",
     "binary_cross_entropy_with_logits", "accuracy", "confusion_matrix", "plot_confusion_matrix",
 ]
 
-
-def _check_tensor(x, name, floating=None):
-    if not isinstance(x, torch.Tensor):
-        raise TypeError(f"{name} deve ser um tensor do PyTorch, recebi {type(x).__name__}")
-    if floating is True and not x.is_floating_point():
-        raise TypeError(f"{name} deve ser um tensor de ponto flutuante, recebi {x.dtype}")
-    if floating is False and (x.is_floating_point() or x.is_complex() or x.dtype == torch.bool):
-        raise TypeError(f"{name} deve ser um tensor de inteiros (índices de classe), "
-                        f"recebi {x.dtype}")
-
-
-def _check_labels(y, num_classes, name="y"):
-    _check_tensor(y, name, floating=False)
-    if isinstance(num_classes, bool) or not isinstance(num_classes, int) or num_classes < 1:
-        raise ValueError(f"num_classes deve ser um inteiro ≥ 1, recebi {num_classes!r}")
-    if y.numel() and (int(y.min()) < 0 or int(y.max()) >= num_classes):
-        raise ValueError(
-            f"os rótulos de {name} devem estar entre 0 e {num_classes - 1}; "
-            f"recebi valores entre {int(y.min())} e {int(y.max())}"
-        )
+REDUCTIONS = ("mean", "sum", "none")
 
 
 def _check_nonempty(z, dim):
-    _check_tensor(z, "z", floating=True)
-    if z.ndim == 0 or z.shape[dim] == 0:
+    """``z`` de ponto flutuante com ao menos um elemento ao longo de ``dim``; devolve o eixo."""
+    _check.tensor(z, "z", dtype="floating")
+    if z.ndim == 0:
+        raise ValueError("z deve ter ao menos uma dimensão (um vetor de logits), recebi um escalar")
+    dim = _check.dim(dim, z.ndim)
+    if z.shape[dim] == 0:
         raise ValueError(f"z precisa de pelo menos um elemento na dimensão {dim}, "
                          f"recebi forma {tuple(z.shape)}")
+    return dim
+
+
+def _check_logits(logits, name="logits"):
+    """Logits ``(N, C)`` de ponto flutuante, com ao menos um exemplo e uma classe."""
+    _check.tensor(logits, name, ndim=2, dtype="floating", layout="(N, C)")
+    if 0 in logits.shape:
+        raise ValueError(f"{name} precisa de ao menos um exemplo e uma classe (um lote vazio não tem "
+                         f"média), recebi forma {tuple(logits.shape)}")
+    return logits.shape
 
 
 def _check_ce_args(logits, target, label_smoothing, reduction):
-    _check_tensor(logits, "logits", floating=True)
-    _check_tensor(target, "target")
-    if logits.ndim != 2:
-        raise ValueError(f"logits deve ter forma (N, C), recebi {tuple(logits.shape)}")
-    n = len(logits)
-    if target.is_floating_point() and target.shape != logits.shape:
-        raise ValueError(f"alvos suaves devem ter a forma dos logits {tuple(logits.shape)}, "
-                         f"recebi {tuple(target.shape)}")
-    if not target.is_floating_point() and target.shape != (n,):
-        raise ValueError(f"rótulos inteiros devem ter forma ({n},), recebi {tuple(target.shape)}")
-    if not 0 <= label_smoothing <= 1:
-        raise ValueError(f"label_smoothing deve estar em [0, 1], recebi {label_smoothing!r}")
-    _check_reduction(reduction)
-
-
-def _check_reduction(reduction):
-    if reduction not in ("mean", "sum", "none"):
-        raise ValueError(f"reduction deve ser 'mean', 'sum' ou 'none', recebi {reduction!r}")
+    n, c = _check_logits(logits)
+    _check.tensor(target, "target", dtype="real")
+    if target.is_floating_point():
+        if target.shape != logits.shape:
+            raise ValueError(f"target com probabilidades (alvos suaves) deve ter a forma dos logits "
+                             f"{tuple(logits.shape)}, recebi {tuple(target.shape)}")
+        _check.same_device_dtype(("target", target), ("logits", logits))
+    else:
+        _check.same_device(("target", target), ("logits", logits))
+        if target.shape != (n,):
+            raise ValueError(f"target com rótulos inteiros deve ter forma ({n},), recebi {tuple(target.shape)}")
+        _check.labels(target, c, "target")
+    _check.number(label_smoothing, "label_smoothing", 0, 1)
+    _check.choice(reduction, "reduction", REDUCTIONS)
 
 
 def _reduce(losses, reduction):
     """Perdas por exemplo → média, soma ou as próprias perdas."""
-    _check_reduction(reduction)
     if reduction == "none":
         return losses
     return losses.sum() if reduction == "sum" else losses.mean()
@@ -75,21 +67,21 @@ def _reduce(losses, reduction):
 
 def one_hot(y, num_classes):
     """Vetores *one-hot* ``(..., C)``, em ``float32``, para rótulos inteiros ``y`` ``(...)``."""
-    _check_labels(y, num_classes)
+    num_classes = _check.labels(y, num_classes)
     classes = torch.arange(num_classes, device=y.device)
     return (y.unsqueeze(-1) == classes).float()
 
 
 def smooth_labels(y, num_classes, eps):
     """Alvos suavizados: ``(1 - eps)`` vezes o *one-hot*, mais ``eps / C`` em cada classe."""
-    if not isinstance(eps, (int, float)) or isinstance(eps, bool) or not 0 <= eps <= 1:
-        raise ValueError(f"eps deve ser um número em [0, 1], recebi {eps!r}")
+    eps = _check.number(eps, "eps", 0, 1)
+    num_classes = _check.labels(y, num_classes)
     return (1 - eps) * one_hot(y, num_classes) + eps / num_classes
 
 
 def logsumexp(z, dim=-1):
-    """``log(sum(exp(z)))`` ao longo de ``dim``, sem estourar: subtrai o máximo antes."""
-    _check_nonempty(z, dim)
+    """``log(sum(exp(z)))`` ao longo de ``dim`` (um eixo), sem estourar: subtrai o máximo antes."""
+    dim = _check_nonempty(z, dim)
     m = z.amax(dim=dim, keepdim=True).detach()
     m = torch.where(torch.isfinite(m), m, torch.zeros_like(m))  # linha toda -inf
     return (m + torch.log(torch.exp(z - m).sum(dim=dim, keepdim=True))).squeeze(dim)
@@ -101,16 +93,14 @@ def log_softmax(z, dim=-1):
     A conta é feita como ``(z - max) - log(sum(exp(z - max)))``: os dois termos
     ficam perto de zero e não se perdem casas decimais subtraindo números enormes.
     """
-    _check_nonempty(z, dim)
+    dim = _check_nonempty(z, dim)
     shifted = z - z.amax(dim=dim, keepdim=True).detach()
     return shifted - torch.log(torch.exp(shifted).sum(dim=dim, keepdim=True))
 
 
 def softmax(z, dim=-1):
-    """*Softmax* estável: ``exp(z - max) / sum(exp(z - max))`` ao longo de ``dim``."""
-    _check_tensor(z, "z", floating=True)
-    if z.ndim == 0:
-        raise ValueError("a softmax precisa de um vetor de logits, recebi um escalar")
+    """*Softmax* estável: ``exp(z - max) / sum(exp(z - max))`` ao longo de ``dim`` (um eixo)."""
+    dim = _check_nonempty(z, dim)
     e = torch.exp(z - z.amax(dim=dim, keepdim=True).detach())
     return e / e.sum(dim=dim, keepdim=True)
 
@@ -120,8 +110,9 @@ def cross_entropy(logits, target, label_smoothing=0.0, reduction="mean"):
 
     ``logits`` tem forma ``(N, C)``. ``target`` é ou um tensor de inteiros ``(N,)``
     com a classe correta de cada exemplo, ou um tensor ``(N, C)`` de probabilidades
-    (alvos suaves). ``label_smoothing`` mistura o alvo com a distribuição uniforme.
-    ``reduction``: ``'mean'``, ``'sum'`` ou ``'none'``.
+    (alvos suaves) do mesmo tipo dos logits. ``label_smoothing`` ∈ [0, 1] mistura
+    o alvo com a distribuição uniforme. ``reduction``: ``'mean'``, ``'sum'`` ou
+    ``'none'``. Um lote vazio é recusado.
     """
     _check_ce_args(logits, target, label_smoothing, reduction)
     n, c = logits.shape
@@ -140,23 +131,34 @@ def binary_cross_entropy_with_logits(logits, target, reduction="mean"):
     Usa ``max(z, 0) - z q + log(1 + exp(-|z|))``, igual a
     ``-q log σ(z) - (1 - q) log(1 - σ(z))`` mas finita para qualquer ``z``.
     Cada elemento é um problema binário independente (classificação multirrótulo).
+    ``target`` tem a forma e o tipo dos logits; um tensor vazio é recusado.
     """
-    _check_tensor(logits, "logits", floating=True)
-    _check_tensor(target, "target", floating=True)
+    _check.tensor(logits, "logits", dtype="floating", nonempty=True)
+    _check.tensor(target, "target", dtype="floating")
     if target.shape != logits.shape:
         raise ValueError(f"target deve ter a forma dos logits {tuple(logits.shape)}, "
                          f"recebi {tuple(target.shape)}")
+    _check.same_device_dtype(("target", target), ("logits", logits))
+    if bool(((target < 0) | (target > 1) | target.isnan()).any()):
+        raise ValueError("target deve ter valores em [0, 1] (probabilidades); recebi valores entre "
+                         f"{float(target.min())} e {float(target.max())}")
+    _check.choice(reduction, "reduction", REDUCTIONS)
     losses = logits.clamp(min=0) - logits * target + torch.log1p(torch.exp(-logits.abs()))
     return _reduce(losses, reduction)
 
 
 def accuracy(logits, y):
-    """Fração de exemplos cuja classe de maior logit é a correta (um ``float``)."""
-    _check_tensor(logits, "logits")
-    _check_tensor(y, "y", floating=False)
-    if logits.ndim != 2 or y.shape != (len(logits),):
-        raise ValueError(f"esperava logits (N, C) e rótulos (N,), recebi "
-                         f"{tuple(logits.shape)} e {tuple(y.shape)}")
+    """Fração de exemplos cuja classe de maior logit é a correta (um ``float``).
+
+    ``logits`` ``(N, C)`` com ``N ≥ 1`` (a acurácia de um lote vazio não existe);
+    ``y`` ``(N,)`` com rótulos em ``[0, C)``, no mesmo dispositivo.
+    """
+    n, c = _check_logits(logits)
+    _check.tensor(y, "y", dtype="integer")
+    _check.same_device(("y", y), ("logits", logits))
+    if y.shape != (n,):
+        raise ValueError(f"y deve ter forma ({n},), um rótulo por linha de logits; recebi {tuple(y.shape)}")
+    _check.labels(y, c)
     return float((logits.argmax(dim=1) == y).float().mean())
 
 
@@ -166,8 +168,9 @@ def confusion_matrix(y_true, y_pred, num_classes):
     Contada de uma vez com ``bincount`` sobre o índice ``C * verdadeira + prevista``,
     na mesma convenção de ``sklearn.metrics.confusion_matrix``.
     """
-    _check_labels(y_true, num_classes, "y_true")
-    _check_labels(y_pred, num_classes, "y_pred")
+    _check.labels(y_true, num_classes, "y_true")
+    _check.labels(y_pred, num_classes, "y_pred")
+    _check.same_device(("y_pred", y_pred), ("y_true", y_true))
     if y_true.shape != y_pred.shape or y_true.ndim != 1:
         raise ValueError(f"y_true e y_pred devem ser vetores do mesmo tamanho, recebi "
                          f"{tuple(y_true.shape)} e {tuple(y_pred.shape)}")
@@ -183,14 +186,25 @@ def plot_confusion_matrix(cm, class_names=None, ax=None, normalize=True, cmap="B
     """
     from . import plotting
 
-    cm = np.asarray(cm.cpu() if isinstance(cm, torch.Tensor) else cm)
-    if cm.ndim != 2 or cm.shape[0] != cm.shape[1]:
-        raise ValueError(f"a matriz de confusão deve ser quadrada, recebi forma {cm.shape}")
+    if isinstance(cm, torch.Tensor):
+        cm = cm.detach().cpu()
+    cm = np.asarray(cm)
+    if cm.dtype.kind not in "iuf":
+        raise TypeError(f"cm deve conter números (contagens), recebi um arranjo {cm.dtype}")
+    if cm.ndim != 2 or cm.shape[0] != cm.shape[1] or cm.shape[0] == 0:
+        raise ValueError(f"cm deve ser uma matriz quadrada (C, C) com C ≥ 1, recebi forma {cm.shape}")
+    if not np.isfinite(cm).all() or (cm < 0).any():
+        raise ValueError("cm deve conter contagens finitas e não negativas; "
+                         f"recebi valores entre {cm.min()} e {cm.max()}")
     c = cm.shape[0]
     if class_names is None:
         class_names = [str(k) for k in range(c)]
+    if isinstance(class_names, str) or not hasattr(class_names, "__len__"):
+        raise TypeError(f"class_names deve ser uma lista de {c} nomes, recebi {_check.describe(class_names)}")
     if len(class_names) != c:
-        raise ValueError(f"esperava {c} nomes de classes, recebi {len(class_names)}")
+        raise ValueError(f"class_names deve ter {c} nomes de classes, um por linha de cm; recebi {len(class_names)}")
+    normalize = _check.boolean(normalize, "normalize")
+    plotting._check_cmap(cmap)
     values = cm / np.maximum(cm.sum(axis=1, keepdims=True), 1) if normalize else cm
     fig, ax = plotting.new_axes(ax, figsize=(0.55 * c + 2, 0.5 * c + 1.5))
     ax.imshow(values, cmap=cmap, vmin=0, vmax=values.max() if values.max() > 0 else 1)

@@ -5,10 +5,17 @@ novo. O fundo das figuras é transparente e as cores legíveis no modo claro e
 no escuro do site.
 """
 
+import inspect
+from collections.abc import Mapping
+
 import matplotlib as mpl
+import matplotlib.figure
 import matplotlib.pyplot as plt
 import matplotlib.ticker as mticker
 import numpy as np
+import torch
+
+from . import _check
 
 __all__ = ["use_style", "new_axes", "learning_curves", "image_grid"]
 
@@ -56,19 +63,68 @@ def use_style():
         mticker.ScalarFormatter._livro_virgula = True
 
 
+def _check_ax(ax):
+    if ax is not None and not isinstance(ax, mpl.axes.Axes):
+        raise TypeError(f"ax deve ser um matplotlib.axes.Axes ou None, recebi {_check.describe(ax)}")
+
+
+def _check_cmap(cmap):
+    if isinstance(cmap, mpl.colors.Colormap):
+        return
+    if not isinstance(cmap, str) or cmap not in mpl.colormaps:
+        raise ValueError(f"cmap deve ser o nome de um mapa de cores do matplotlib (como 'gray' ou "
+                         f"'Blues') ou um Colormap, recebi {_check.describe(cmap)}")
+
+
+def _subplots_options():
+    """Nomes aceitos por ``plt.subplots`` (inclusive os que ela repassa para a figura)."""
+    names = set()
+    for fn in (plt.subplots, plt.figure, matplotlib.figure.Figure.__init__):
+        names |= {p.name for p in inspect.signature(fn).parameters.values()
+                  if p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)}
+    return names - {"self", "FigureClass"}
+
+
 def new_axes(ax=None, **subplots_kwargs):
-    """Devolve ``(fig, ax)``: o ``ax`` dado e sua figura, ou uma figura nova."""
+    """Devolve ``(fig, ax)``: o ``ax`` dado e sua figura, ou uma figura nova.
+
+    ``subplots_kwargs`` (``figsize``, ``ncols``…) vão para ``plt.subplots`` quando
+    a figura é nova; com um ``ax`` dado, não há figura a criar e eles são ignorados.
+    """
+    _check_ax(ax)
+    unknown = sorted(set(subplots_kwargs) - _subplots_options())
+    if unknown:
+        raise TypeError(f"new_axes não conhece os argumentos {unknown}; use os de plt.subplots "
+                        f"(figsize, ncols, nrows…), recebi {sorted(subplots_kwargs)}")
     if ax is not None:
         return ax.figure, ax
     return plt.subplots(**subplots_kwargs)
 
 
 def learning_curves(history, ax=None, metric="loss"):
-    """Curvas de treino e validação de um histórico de ``train.fit`` (``metric``: 'loss' ou 'acc')."""
-    if metric not in ("loss", "acc"):
-        raise ValueError(f"metric deve ser 'loss' ou 'acc', recebi {metric!r}")
+    """Curvas de treino e validação de um histórico de ``train.fit`` (``metric``: 'loss' ou 'acc').
+
+    ``history`` é um dicionário com a lista ``train_<metric>`` (uma entrada por
+    época, ao menos uma) e, se houver validação, ``val_<metric>`` do mesmo tamanho;
+    uma curva de validação ausente, vazia ou feita de ``None`` não é desenhada.
+    """
+    _check.choice(metric, "metric", ("loss", "acc"))
+    _check_ax(ax)
+    if not isinstance(history, Mapping):
+        raise TypeError(f"history deve ser um dicionário (o histórico de train.fit), "
+                        f"recebi {_check.describe(history)}")
+    key = f"train_{metric}"
+    if key not in history:
+        raise ValueError(f"history não tem a chave {key!r}; recebi as chaves {sorted(history)}")
+    n = len(history[key]) if hasattr(history[key], "__len__") else 0
+    if n == 0:
+        raise ValueError(f"history[{key!r}] deve ser uma lista com ao menos uma época, "
+                         f"recebi {_check.describe(history[key])}")
+    val = history.get(f"val_{metric}")
+    if val and val[0] is not None and len(val) != n:
+        raise ValueError(f"history['val_{metric}'] deve ter {n} épocas, como {key!r}; recebi {len(val)}")
     fig, ax = new_axes(ax)
-    epochs = np.arange(1, len(history[f"train_{metric}"]) + 1)
+    epochs = np.arange(1, n + 1)
     names = {"loss": "perda", "acc": "acurácia"}
     for split, label in (("train", "treino"), ("val", "validação")):
         values = history.get(f"{split}_{metric}")
@@ -81,11 +137,25 @@ def learning_curves(history, ax=None, metric="loss"):
 
 
 def image_grid(images, titles=None, ncols=8, axes_size=1.2, cmap="gray"):
-    """Grade de imagens (tensor ou arranjo ``(N, H, W)`` ou ``(N, H, W, 3)``), sem eixos."""
+    """Grade de imagens (tensor ou arranjo ``(N, H, W)``, ``(N, H, W, 3)`` ou ``(N, H, W, 4)``), sem eixos.
+
+    ``titles``, se dado, tem um título por imagem; ``ncols`` é o número de colunas.
+    """
+    if isinstance(images, torch.Tensor):
+        images = images.detach().cpu()
     images = np.asarray(images)
-    if images.ndim not in (3, 4):
-        raise ValueError(f"esperava imagens (N, H, W) ou (N, H, W, 3), recebi forma {images.shape}")
+    if images.dtype.kind not in "biuf":
+        raise TypeError(f"images deve conter números, recebi um arranjo {images.dtype}")
+    if not (images.ndim == 3 or images.ndim == 4 and images.shape[-1] in (3, 4)) or len(images) == 0:
+        raise ValueError(f"images deve ter forma (N, H, W), (N, H, W, 3) ou (N, H, W, 4) com N ≥ 1, "
+                         f"recebi forma {images.shape}")
     n = len(images)
+    if titles is not None and (isinstance(titles, str) or not hasattr(titles, "__len__") or len(titles) != n):
+        got = len(titles) if hasattr(titles, "__len__") and not isinstance(titles, str) else _check.describe(titles)
+        raise ValueError(f"titles deve ter {n} títulos, um por imagem; recebi {got}")
+    ncols = _check.positive_int(ncols, "ncols")
+    axes_size = _check.finite_number(axes_size, "axes_size", positive=True)
+    _check_cmap(cmap)
     nrows = int(np.ceil(n / ncols))
     fig, axes = plt.subplots(nrows, ncols, figsize=(ncols * axes_size, nrows * axes_size * 1.15),
                              squeeze=False)

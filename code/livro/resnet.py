@@ -8,11 +8,13 @@ as normas do gradiente por camada, as direções normalizadas por filtro para
 fatiar a superfície de perda e a captura das formas de saída por *hooks*.
 """
 
+import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import nn
 from torch.func import functional_call
 
+from . import _check
 from . import device as devices
 
 __all__ = ["ResidualBlock", "SmallResNet", "DeepStack", "DeepMLP", "crop_flip", "augment",
@@ -21,15 +23,79 @@ __all__ = ["ResidualBlock", "SmallResNet", "DeepStack", "DeepMLP", "crop_flip", 
 
 
 def _check_positive_int(value, name):
-    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-        raise ValueError(f"{name} deve ser um inteiro ≥ 1, recebi {value!r}")
+    _check.positive_int(value, name)
 
 
-def _check_images(x, what="x"):
-    if not isinstance(x, torch.Tensor):
-        raise TypeError(f"{what} deve ser um tensor do PyTorch, recebi {type(x).__name__}")
-    if x.ndim != 4:
-        raise ValueError(f"{what} deve ter forma (N, C, H, W), recebi {tuple(x.shape)}")
+def _check_images(x, what="x", net=None, channels=None):
+    """Imagens ``(N, C, H, W)`` de ponto flutuante; com ``net``, no dispositivo e tipo dos pesos."""
+    _check.tensor(x, what, ndim=4, dtype="floating", layout="(N, C, H, W)")
+    if channels is not None and x.shape[1] != channels:
+        raise ValueError(f"{what} deve ter {channels} canais, como a rede, recebi forma {tuple(x.shape)}")
+    if net is not None:
+        _check.model_input(x, net, what)
+
+
+def _check_flags(**flags):
+    for name, value in flags.items():
+        _check.boolean(value, name)
+
+
+def _check_targets(y, n, num_classes=None):
+    """Rótulos ``(N,)`` inteiros e não negativos (e ``< num_classes``, se conhecido)."""
+    _check.tensor(y, "y", dtype="integer")
+    if y.shape != (n,):
+        raise ValueError(f"y deve ter forma ({n},), um rótulo por imagem, recebi {tuple(y.shape)}")
+    if num_classes is not None:
+        _check.labels(y, num_classes)
+    elif n and int(y.min()) < 0:
+        raise ValueError(f"os rótulos de y devem ser ≥ 0, recebi {int(y.min())}")
+
+
+def _num_classes(net):
+    """Classes da rede: ``out_features`` da última ``nn.Linear`` (``None`` se não houver)."""
+    linears = [m for m in net.modules() if isinstance(m, nn.Linear)]
+    return linears[-1].out_features if linears else None
+
+
+def _check_crop_args(x, offsets, flips, pad):
+    _check_images(x)
+    _check.integer(pad, "pad", minimum=0)
+    for name, value, kind in (("offsets", offsets, "integer"), ("flips", flips, "bool")):
+        if isinstance(value, torch.Tensor):
+            _check.tensor(value, name, dtype=kind)
+        elif not isinstance(value, (list, tuple, np.ndarray)):
+            raise TypeError(f"{name} deve ser um tensor (ou lista), recebi {_check.describe(value)}")
+        else:
+            t = torch.as_tensor(np.asarray(value))
+            if not (t.dtype == torch.bool if kind == "bool" else _check._KINDS["integer"][0](t)):
+                raise TypeError(f"{name} deve ser {'booleano' if kind == 'bool' else 'de inteiros'}, "
+                                f"recebi {_check.describe(value)}")
+
+
+def _check_coords(coords, k):
+    try:
+        values = torch.as_tensor(coords).detach().cpu()
+        ok = not values.is_complex() and values.dtype != torch.bool
+    except (TypeError, ValueError, RuntimeError):
+        ok = False
+    if not ok or not isinstance(coords, (torch.Tensor, np.ndarray, list, tuple)):
+        raise TypeError(f"coords deve ser uma matriz (P, {k}) de números, recebi {_check.describe(coords)}")
+    if values.ndim != 2 or values.shape[1] != k:
+        raise ValueError(f"coords deve ter forma (P, {k}), uma coluna por direção, recebi {tuple(values.shape)}")
+    if not bool(torch.isfinite(values.double()).all()):
+        raise ValueError(f"coords deve ter só números finitos, recebi {_check.describe(coords)}")
+
+
+def _check_directions(net, directions):
+    params = dict(net.named_parameters())
+    for k, d in enumerate(directions):
+        if not isinstance(d, dict) or set(d) != set(params):
+            raise ValueError(f"directions[{k}] deve ser um dicionário com os nomes dos parâmetros da rede "
+                             f"(de filter_normalized_direction), recebi {_check.describe(d)}")
+        for name, p in params.items():
+            if not isinstance(d[name], torch.Tensor) or d[name].shape != p.shape:
+                raise ValueError(f"directions[{k}][{name!r}] deve ter forma {tuple(p.shape)}, "
+                                 f"recebi {_check.describe(d[name])}")
 
 
 class ResidualBlock(nn.Module):
@@ -45,8 +111,10 @@ class ResidualBlock(nn.Module):
         super().__init__()
         _check_positive_int(in_channels, "in_channels")
         _check_positive_int(out_channels, "out_channels")
-        if stride not in (1, 2):
+        if _check.integer(stride, "stride") not in (1, 2):
             raise ValueError(f"stride deve ser 1 ou 2, recebi {stride!r}")
+        _check_flags(skip=skip, zero_init=zero_init)
+        stride = int(stride)
         self.skip = skip
         self.conv1 = nn.Conv2d(in_channels, out_channels, 3, stride, 1, bias=False)
         self.bn1 = nn.BatchNorm2d(out_channels)
@@ -60,6 +128,7 @@ class ResidualBlock(nn.Module):
             nn.init.zeros_(self.bn2.weight)
 
     def forward(self, x):  # (N, C_in, H, W) -> (N, C_out, H / stride, W / stride)
+        _check_images(x, "x", self, self.conv1.in_channels)
         out = F.relu(self.bn1(self.conv1(x)))
         out = self.bn2(self.conv2(out))
         if self.skip:
@@ -79,6 +148,11 @@ class SmallResNet(nn.Module):
     def __init__(self, widths=(32, 64, 128), blocks=(2, 2, 2), in_channels=1, num_classes=10,
                  skip=True, zero_init=True):
         super().__init__()
+        for name, value in (("widths", widths), ("blocks", blocks)):
+            if not isinstance(value, (list, tuple)):
+                raise TypeError(f"{name} deve ser uma tupla de inteiros, um por estágio, "
+                                f"recebi {_check.describe(value)}")
+        _check_flags(skip=skip, zero_init=zero_init)
         widths, blocks = tuple(widths), tuple(blocks)
         if len(widths) == 0 or len(widths) != len(blocks):
             raise ValueError(f"widths e blocks devem ter o mesmo tamanho (≥ 1), recebi {widths} e {blocks}")
@@ -100,6 +174,7 @@ class SmallResNet(nn.Module):
         self.fc = nn.Linear(widths[-1], num_classes)
 
     def forward(self, x):  # (N, C, H, W) -> (N, num_classes)
+        _check_images(x, "x", self, self.stem[0].in_channels)
         x = x.contiguous(memory_format=torch.channels_last)
         x = self.stages(self.stem(x))
         return self.fc(x.mean(dim=(2, 3)))
@@ -115,8 +190,10 @@ class DeepStack(nn.Module):
 
     def __init__(self, depth, width=16, in_channels=1, num_classes=10, skip=False, batch_norm=True):
         super().__init__()
-        _check_positive_int(depth, "depth")
-        _check_positive_int(width, "width")
+        for name, value in (("depth", depth), ("width", width), ("in_channels", in_channels),
+                            ("num_classes", num_classes)):
+            _check_positive_int(value, name)
+        _check_flags(skip=skip, batch_norm=batch_norm)
         self.skip = skip
         self.stem = nn.Conv2d(in_channels, width, 3, padding=1)
         self.layers = nn.ModuleList(
@@ -129,6 +206,7 @@ class DeepStack(nn.Module):
         return f"depth={len(self.layers)}, skip={self.skip}"
 
     def forward(self, x):
+        _check_images(x, "x", self, self.stem.in_channels)
         h = self.stem(x)
         for layer in self.layers:
             h = h + layer(h) if self.skip else layer(h)
@@ -145,9 +223,10 @@ class DeepMLP(nn.Module):
 
     def __init__(self, depth, width=64, in_features=196, num_classes=10, skip=False, batch_norm=True):
         super().__init__()
-        _check_positive_int(depth, "depth")
-        _check_positive_int(width, "width")
-        _check_positive_int(in_features, "in_features")
+        for name, value in (("depth", depth), ("width", width), ("in_features", in_features),
+                            ("num_classes", num_classes)):
+            _check_positive_int(value, name)
+        _check_flags(skip=skip, batch_norm=batch_norm)
         self.skip = skip
         self.stem = nn.Linear(in_features, width)
         self.layers = nn.ModuleList(
@@ -160,6 +239,11 @@ class DeepMLP(nn.Module):
         return f"depth={len(self.layers)}, skip={self.skip}"
 
     def forward(self, x):
+        _check.tensor(x, "x", dtype="floating")
+        if x.ndim < 2 or x[0].numel() != self.stem.in_features:
+            raise ValueError(f"x deve ter forma (N, ...) com {self.stem.in_features} valores por exemplo, "
+                             f"recebi forma {tuple(x.shape)}")
+        _check.model_input(x, self)
         h = self.stem(x.flatten(1))
         for layer in self.layers:
             h = h + layer(h) if self.skip else layer(h)
@@ -178,17 +262,13 @@ def crop_flip(x, offsets, flips, pad):
     Esta função pública confere os deslocamentos (o que lê valores do
     dispositivo); o treino usa :func:`augment`, que os sorteia já válidos.
     """
-    _check_images(x)
-    if isinstance(pad, bool) or not isinstance(pad, int) or pad < 0:
-        raise ValueError(f"pad deve ser um inteiro ≥ 0, recebi {pad!r}")
+    _check_crop_args(x, offsets, flips, pad)
     n = x.shape[0]
     offsets = torch.as_tensor(offsets, device=x.device)
     flips = torch.as_tensor(flips, device=x.device)
     if offsets.shape != (n, 2) or flips.shape != (n,):
         raise ValueError(f"offsets deve ter forma ({n}, 2) e flips ({n},); "
                          f"recebi {tuple(offsets.shape)} e {tuple(flips.shape)}")
-    if offsets.is_floating_point() or offsets.dtype == torch.bool:
-        raise TypeError(f"offsets deve ser um tensor de inteiros, recebi {offsets.dtype}")
     if n and (int(offsets.min()) < 0 or int(offsets.max()) > 2 * pad):
         raise ValueError(f"os deslocamentos devem estar em [0, {2 * pad}]")
     return _crop_flip(x, offsets, flips, pad)
@@ -214,11 +294,10 @@ def augment(xb, generator, pad=2):
     ``fit``): na GPU, nada passa pela CPU e nada sincroniza. A mesma semente dá
     os mesmos lotes.
     """
+    _check.integer(pad, "pad", minimum=0)
     _check_images(xb, "xb")
     if not isinstance(generator, torch.Generator):
         raise TypeError(f"generator deve ser um torch.Generator, recebi {type(generator).__name__}")
-    if isinstance(pad, bool) or not isinstance(pad, int) or pad < 0:
-        raise ValueError(f"pad deve ser um inteiro ≥ 0, recebi {pad!r}")
     n, where = len(xb), generator.device
     offsets = torch.randint(0, 2 * pad + 1, (n, 2), generator=generator, device=where)
     flips = torch.rand(n, generator=generator, device=where) < 0.5
@@ -232,8 +311,17 @@ def layer_grad_norms(net, X, y, layers=None):
     """Norma do gradiente da perda (entropia cruzada em ``(X, y)``) nos pesos de cada camada.
 
     ``layers`` é a lista de módulos a medir; por padrão, todas as ``nn.Conv2d``
-    na ordem em que aparecem. Devolve uma lista de ``float``.
+    na ordem em que aparecem. Devolve uma lista de ``float``. ``y`` são rótulos
+    ``(N,)`` em ``[0, C)``, com ``C`` o ``out_features`` da última ``nn.Linear`` da rede.
     """
+    _check.module(net)
+    _check.tensor(X, "X", ndim=4, dtype="floating", layout="(N, C, H, W)", nonempty=True)
+    _check_targets(y, len(X), _num_classes(net))
+    if layers is not None and (not isinstance(layers, (list, tuple)) or not all(
+            isinstance(m, nn.Module) and any(m is s for s in net.modules()) and isinstance(
+                getattr(m, "weight", None), torch.Tensor) for m in layers)):
+        raise ValueError("layers deve ser uma lista de submódulos de net com pesos (weight), "
+                         f"recebi {_check.describe(layers)}")
     _check_images(X, "X")
     layers = [m for m in net.modules() if isinstance(m, nn.Conv2d)] if layers is None else list(layers)
     if not layers:
@@ -254,8 +342,8 @@ def filter_normalized_direction(net, generator):
     o filtro correspondente da rede. Vieses e parâmetros da BN recebem direção nula.
     Devolve um dicionário ``nome -> tensor`` com as formas dos parâmetros.
     """
-    if not isinstance(generator, torch.Generator):
-        raise TypeError("generator deve ser um torch.Generator")
+    _check.module(net)
+    _check.generator(generator)
     direction = {}
     for name, p in net.named_parameters():
         if p.ndim < 2:
@@ -277,6 +365,14 @@ def loss_surface(net, directions, coords, X, y):
     ``coords`` tem forma ``(P, len(directions))``. A rede fica em modo de avaliação
     e seus pesos não mudam. Devolve um tensor ``(P,)``.
     """
+    _check.module(net)
+    if not isinstance(directions, (list, tuple)) or len(directions) == 0:
+        raise ValueError(f"directions deve ser uma lista não vazia de direções (dicionários), "
+                         f"recebi {_check.describe(directions)}")
+    _check_coords(coords, len(directions))
+    _check_directions(net, directions)
+    _check.tensor(X, "X", dtype="floating", nonempty=True)
+    _check_targets(y, len(X), _num_classes(net))
     coords = torch.as_tensor(coords, dtype=torch.float32)
     if coords.ndim != 2 or coords.shape[1] != len(directions):
         raise ValueError(f"coords deve ter forma (P, {len(directions)}), recebi {tuple(coords.shape)}")
@@ -302,6 +398,9 @@ def output_shapes(net, x, names):
     Devolve um dicionário ``nome -> tuple`` na ordem de ``names``; os *hooks* são os
     de :func:`livro.cnn.layer_outputs`.
     """
+    _check.module(net)
+    _check.tensor(x, "x")
+    _check.names(names)
     from .cnn import layer_outputs
 
     return {name: tuple(out.shape) for name, out in layer_outputs(net, x, names).items()}
@@ -332,6 +431,8 @@ def best_setup(seed=0, num_epochs=BEST_EPOCHS):
     de rótulos 0,1 e a precisão mista que o contrato de :mod:`livro.device` escolher. O mesmo par serve ao capítulo e a
     ``benchmarks/treina_melhor_cnn.py``.
     """
+    _check.integer(seed, "seed", minimum=0)
+    _check.positive_int(num_epochs, "num_epochs")
     from . import train
 
     torch.manual_seed(seed)
