@@ -146,7 +146,7 @@ def _value(value, digest, where, seen):
         _function(value.__func__, digest, where, seen)
     elif isinstance(value, types.FunctionType):
         digest.update(f"função {value.__module__}.{value.__qualname__}\0".encode())
-        if value.__module__.startswith("torch"):
+        if (value.__module__ or "").startswith("torch"):
             return  # as funções do próprio torch contam pela versão do torch
         _function(value, digest, where, seen)
     elif isinstance(value, (types.BuiltinFunctionType, types.BuiltinMethodType)):
