@@ -70,3 +70,18 @@ def test_peak_memory_on_macos_reads_bytes(monkeypatch):
 def test_maxrss_bad_input(value):
     with pytest.raises(ValueError, match="ru_maxrss"):
         report.maxrss_bytes(value, "Linux")
+
+
+def test_record_glues_time_budget(monkeypatch):
+    glued = {}
+    import myst_nb
+
+    monkeypatch.setattr(myst_nb, "glue", lambda name, value, display: glued.update({name: value}))
+    info = report.record(budget_s=360)
+    assert info["orcamento_s"] == 360 and json.loads(glued[report.GLUE_KEY])["orcamento_s"] == 360
+
+
+@pytest.mark.parametrize("kwargs", [{"budget_s": 0}, {"budget_s": True}, {"budget_gb": "4"}])
+def test_record_bad_budgets(kwargs):
+    with pytest.raises(ValueError, match="budget"):
+        report.record(**kwargs)

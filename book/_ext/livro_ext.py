@@ -203,12 +203,18 @@ class RelatorioTransform(SphinxPostTransform):
             memory = info.get("memoria_gb")
             if memory is None:
                 LOGGER.warning(f"o capítulo {docname} não chamou livro.report.record()", type="livro")
-            rows.append((para, "-" if runtime is None else _fmt(runtime, 1), status,
+            budget = info.get("orcamento_s")
+            if budget is None or runtime is None:
+                within = "-"
+            else:
+                within = "sim" if runtime <= budget else "não"
+            rows.append((para, "-" if runtime is None else _fmt(runtime, 1),
+                         "-" if budget is None else str(int(budget)), within, status,
                          info.get("dispositivo", "-"), "-" if memory is None else _fmt(memory, 2)))
         total = sum(float(r[1].replace(",", ".")) for r in rows if r[1] != "-")
-        rows.append(("total", _fmt(total, 1), "", "", ""))
-        table = _table(["capítulo", "tempo de execução (s)", "estado", "dispositivo", "pico de memória (GB)"],
-                       rows)
+        rows.append(("total", _fmt(total, 1), "", "", "", "", ""))
+        table = _table(["capítulo", "tempo de execução (s)", "orçamento (s)", "no orçamento", "estado",
+                        "dispositivo", "pico de memória (GB)"], rows)
         for node in placeholders:
             node.replace_self(table.deepcopy())
 

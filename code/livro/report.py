@@ -12,10 +12,11 @@ import sys
 
 from . import __version__, device
 
-__all__ = ["GLUE_KEY", "MEMORY_BUDGET_GB", "maxrss_bytes", "peak_memory_gb", "record"]
+__all__ = ["GLUE_KEY", "MEMORY_BUDGET_GB", "TIME_BUDGET_S", "maxrss_bytes", "peak_memory_gb", "record"]
 
 GLUE_KEY = "livro-relatorio"
 MEMORY_BUDGET_GB = 4.0
+TIME_BUDGET_S = 240
 
 
 def maxrss_bytes(value, system=None):
@@ -48,8 +49,17 @@ def peak_memory_gb():
     return maxrss_bytes(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss) / 1e9
 
 
-def record(budget_gb=MEMORY_BUDGET_GB):
-    """Mede e registra a execução do capítulo; falha se a memória passou de ``budget_gb``."""
+def record(budget_gb=MEMORY_BUDGET_GB, budget_s=TIME_BUDGET_S):
+    """Mede e registra a execução do capítulo; falha se a memória passou de ``budget_gb``.
+
+    ``budget_s`` é o orçamento de tempo do capítulo (240 s; 360 s para os mais
+    pesados) numa CPU de 2 núcleos, a frio. Ele só é *mostrado* no relatório de
+    execução, ao lado do tempo medido: o tempo depende da máquina, e a
+    construção nunca falha por ele.
+    """
+    for name, value in (("budget_gb", budget_gb), ("budget_s", budget_s)):
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not value > 0:
+            raise ValueError(f"{name} deve ser um número > 0, recebi {value!r}")
     import torch
     from myst_nb import glue
 
@@ -60,6 +70,7 @@ def record(budget_gb=MEMORY_BUDGET_GB):
         )
     info = {
         "memoria_gb": round(peak, 3),
+        "orcamento_s": budget_s,
         "dispositivo": device.describe(),
         "python": platform.python_version(),
         "torch": torch.__version__,
