@@ -18,7 +18,7 @@ from torch import nn
 
 __all__ = ["box_convert", "box_area", "box_iou", "make_anchors", "encode", "decode",
            "match_anchors", "make_targets", "detection_loss", "nms", "batched_nms",
-           "TinyDetector", "predict_boxes", "average_precision", "evaluate_map", "coco_map"]
+           "TinyDetector", "predict_boxes", "average_precision", "evaluate_map", "coco_map", "show_scene"]
 
 FORMATS = ("xyxy", "cxcywh")
 RULES = ("best", "threshold", "both")
@@ -488,3 +488,32 @@ def coco_map(boxes, scores, labels, gt_boxes, gt_labels, num_classes):
     table = np.where((precision > -1).all(1), precision.mean(1), np.nan)
     ap, ap50 = (float(v) if v >= 0 else float("nan") for v in evaluator.stats[:2])   # −1: sem objetos
     return ap, ap50, torch.from_numpy(table)
+
+
+def show_scene(image, boxes=None, labels=None, scores=None, ax=None, color="white", names=None):
+    """Mostra ``image (3, H, W)`` com caixas ``xyxy`` (o pixel ``j`` ocupa ``[j, j + 1]``).
+
+    ``labels`` vira o texto de cada caixa (com ``names``, o nome da classe) e ``scores``
+    acrescenta a pontuação; ``color`` é uma cor ou uma lista, uma por caixa. Devolve ``(fig, ax)``.
+    """
+    import matplotlib.pyplot as plt
+
+    _check_tensor("image", image, ndim=3)
+    fig, ax = plt.subplots() if ax is None else (ax.figure, ax)
+    H, W = image.shape[-2:]
+    ax.imshow(image.detach().cpu().permute(1, 2, 0).clamp(0, 1).numpy(), extent=(0, W, H, 0))
+    boxes = torch.zeros(0, 4) if boxes is None else boxes.detach().cpu()
+    colors = [color] * len(boxes) if isinstance(color, str) else list(color)
+    for k, (x1, y1, x2, y2) in enumerate(boxes.tolist()):
+        ax.add_patch(plt.Rectangle((x1, y1), x2 - x1, y2 - y1, fill=False, ec=colors[k], lw=1.2))
+        text = ""
+        if labels is not None:
+            text = names[int(labels[k])] if names is not None else str(int(labels[k]))
+        if scores is not None:
+            text += f" {float(scores[k]):.2f}".replace(".", ",")
+        if text:
+            ax.text(x1, y1 - 0.5, text.strip(), color=colors[k], fontsize=6, va="bottom")
+    ax.set_xlim(0, W)
+    ax.set_ylim(H, 0)
+    ax.set_axis_off()
+    return fig, ax
