@@ -322,3 +322,18 @@ def test_bad_input():
         det.evaluate_map([b], [torch.rand(3)], [torch.zeros(3, dtype=torch.long)], [b], [], 3)
     with pytest.raises(ValueError, match="out deve ter forma"):
         det.predict_boxes(torch.zeros(1, 5, 8), det.make_anchors(1, 8, (4,), (1.0,)))
+
+
+def test_show_scene_draws_one_rectangle_per_box():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    image = torch.rand(3, 16, 16)
+    fig, ax = det.show_scene(image, _boxes(3, size=8.0), torch.tensor([0, 1, 2]),
+                             torch.tensor([0.9, 0.5, 0.25]), names=("a", "b", "c"))
+    assert len(ax.patches) == 3 and [t.get_text() for t in ax.texts] == ["a 0,90", "b 0,50", "c 0,25"]
+    plt.close(fig)
+    with pytest.raises(ValueError, match="forma"):
+        det.show_scene(torch.rand(16, 16))

@@ -36,7 +36,12 @@ def _check_tensor(name, t, last=None, ndim=None, floating=True):
     if floating and not t.is_floating_point():
         raise TypeError(f"{name} deve ter tipo de ponto flutuante, recebi {t.dtype}")
     if (ndim is not None and t.ndim != ndim) or (last is not None and (t.ndim == 0 or t.shape[-1] != last)):
-        shape = f"(..., {last})" if ndim is None else f"({', '.join(['N'] * (ndim - 1) + [str(last)])})"
+        if ndim is None:
+            shape = f"(..., {last})"
+        elif last is None:
+            shape = f"com {ndim} dimensões"
+        else:
+            shape = f"({', '.join(['N'] * (ndim - 1) + [str(last)])})"
         raise ValueError(f"{name} deve ter forma {shape}, recebi forma {tuple(t.shape)}")
     if floating and not torch.isfinite(t).all():
         raise ValueError(f"{name} tem valores não finitos (nan ou inf)")
