@@ -26,8 +26,8 @@ def _check_positive_int(value, name):
 
 
 def _check_images(x, what="x", net=None, channels=None):
-    """Imagens ``(N, C, H, W)`` de ponto flutuante; com ``net``, no dispositivo e tipo dos pesos."""
-    _check.tensor(x, what, ndim=4, dtype="floating", layout="(N, C, H, W)")
+    """Imagens ``(N, C, H, W)``; com ``net``, de ponto flutuante, no dispositivo e no tipo dos pesos."""
+    _check.tensor(x, what, ndim=4, dtype=None if net is None else "floating", layout="(N, C, H, W)")
     if channels is not None and x.shape[1] != channels:
         raise ValueError(f"{what} deve ter {channels} canais, como a rede, recebi forma {tuple(x.shape)}")
     if net is not None:
