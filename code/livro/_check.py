@@ -15,7 +15,8 @@ import torch
 
 __all__ = ["describe", "is_int", "integer", "positive_int", "number", "finite_number", "boolean",
            "choice", "tensor", "same_device_dtype", "same_device", "labels", "dim", "pair",
-           "module", "generator", "callable_", "nonempty", "names", "model_input"]
+           "module", "generator", "callable_", "nonempty", "names", "model_input", "targets",
+           "num_classes_of", "finite_matrix", "directions"]
 
 
 def describe(value):
@@ -251,3 +252,48 @@ def model_input(x, net, name="x"):
     if x.dtype != p.dtype and not torch.is_autocast_enabled(x.device.type):
         raise TypeError(f"{name} e os pesos da rede devem ter o mesmo tipo; recebi {name} {x.dtype} e "
                         f"os pesos {p.dtype} (converta com .to())")
+
+
+def targets(y, n, num_classes=None):
+    """Rótulos ``(N,)`` inteiros e não negativos (e ``< num_classes``, se conhecido)."""
+    tensor(y, "y", dtype="integer")
+    if y.shape != (n,):
+        raise ValueError(f"y deve ter forma ({n},), um rótulo por imagem, recebi {tuple(y.shape)}")
+    if num_classes is not None:
+        labels(y, num_classes)
+    elif n and int(y.min()) < 0:
+        raise ValueError(f"os rótulos de y devem ser ≥ 0, recebi {int(y.min())}")
+
+
+def num_classes_of(net):
+    """Classes da rede: ``out_features`` da última ``nn.Linear`` (``None`` se não houver)."""
+    linears = [m for m in net.modules() if isinstance(m, torch.nn.Linear)]
+    return linears[-1].out_features if linears else None
+
+
+def finite_matrix(coords, name, k):
+    """Uma matriz ``(P, k)`` de números finitos (tensor, arranjo ou lista de listas)."""
+    try:
+        values = torch.as_tensor(coords).detach().cpu()
+        ok = not values.is_complex() and values.dtype != torch.bool
+    except (TypeError, ValueError, RuntimeError):
+        ok = False
+    if not ok or not isinstance(coords, (torch.Tensor, np.ndarray, list, tuple)):
+        raise TypeError(f"{name} deve ser uma matriz (P, {k}) de números, recebi {describe(coords)}")
+    if values.ndim != 2 or values.shape[1] != k:
+        raise ValueError(f"{name} deve ter forma (P, {k}), uma coluna por direção, recebi {tuple(values.shape)}")
+    if not bool(torch.isfinite(values.double()).all()):
+        raise ValueError(f"{name} deve ter só números finitos, recebi {describe(coords)}")
+
+
+def directions(net, directions):
+    """Direções no espaço de parâmetros: dicionários ``nome -> tensor`` com as formas dos parâmetros de ``net``."""
+    params = dict(net.named_parameters())
+    for k, d in enumerate(directions):
+        if not isinstance(d, dict) or set(d) != set(params):
+            raise ValueError(f"directions[{k}] deve ser um dicionário com os nomes dos parâmetros da rede "
+                             f"(de filter_normalized_direction), recebi {describe(d)}")
+        for name, p in params.items():
+            if not isinstance(d[name], torch.Tensor) or d[name].shape != p.shape:
+                raise ValueError(f"directions[{k}][{name!r}] deve ter forma {tuple(p.shape)}, "
+                                 f"recebi {describe(d[name])}")

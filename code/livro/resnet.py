@@ -27,8 +27,8 @@ def _check_positive_int(value, name):
 
 
 def _check_images(x, what="x", net=None, channels=None):
-    """Imagens ``(N, C, H, W)`` de ponto flutuante; com ``net``, no dispositivo e tipo dos pesos."""
-    _check.tensor(x, what, ndim=4, dtype="floating", layout="(N, C, H, W)")
+    """Imagens ``(N, C, H, W)``; com ``net``, de ponto flutuante, no dispositivo e no tipo dos pesos."""
+    _check.tensor(x, what, ndim=4, dtype=None if net is None else "floating", layout="(N, C, H, W)")
     if channels is not None and x.shape[1] != channels:
         raise ValueError(f"{what} deve ter {channels} canais, como a rede, recebi forma {tuple(x.shape)}")
     if net is not None:
@@ -38,23 +38,6 @@ def _check_images(x, what="x", net=None, channels=None):
 def _check_flags(**flags):
     for name, value in flags.items():
         _check.boolean(value, name)
-
-
-def _check_targets(y, n, num_classes=None):
-    """Rótulos ``(N,)`` inteiros e não negativos (e ``< num_classes``, se conhecido)."""
-    _check.tensor(y, "y", dtype="integer")
-    if y.shape != (n,):
-        raise ValueError(f"y deve ter forma ({n},), um rótulo por imagem, recebi {tuple(y.shape)}")
-    if num_classes is not None:
-        _check.labels(y, num_classes)
-    elif n and int(y.min()) < 0:
-        raise ValueError(f"os rótulos de y devem ser ≥ 0, recebi {int(y.min())}")
-
-
-def _num_classes(net):
-    """Classes da rede: ``out_features`` da última ``nn.Linear`` (``None`` se não houver)."""
-    linears = [m for m in net.modules() if isinstance(m, nn.Linear)]
-    return linears[-1].out_features if linears else None
 
 
 def _check_crop_args(x, offsets, flips, pad):
@@ -70,32 +53,6 @@ def _check_crop_args(x, offsets, flips, pad):
             if not (t.dtype == torch.bool if kind == "bool" else _check._KINDS["integer"][0](t)):
                 raise TypeError(f"{name} deve ser {'booleano' if kind == 'bool' else 'de inteiros'}, "
                                 f"recebi {_check.describe(value)}")
-
-
-def _check_coords(coords, k):
-    try:
-        values = torch.as_tensor(coords).detach().cpu()
-        ok = not values.is_complex() and values.dtype != torch.bool
-    except (TypeError, ValueError, RuntimeError):
-        ok = False
-    if not ok or not isinstance(coords, (torch.Tensor, np.ndarray, list, tuple)):
-        raise TypeError(f"coords deve ser uma matriz (P, {k}) de números, recebi {_check.describe(coords)}")
-    if values.ndim != 2 or values.shape[1] != k:
-        raise ValueError(f"coords deve ter forma (P, {k}), uma coluna por direção, recebi {tuple(values.shape)}")
-    if not bool(torch.isfinite(values.double()).all()):
-        raise ValueError(f"coords deve ter só números finitos, recebi {_check.describe(coords)}")
-
-
-def _check_directions(net, directions):
-    params = dict(net.named_parameters())
-    for k, d in enumerate(directions):
-        if not isinstance(d, dict) or set(d) != set(params):
-            raise ValueError(f"directions[{k}] deve ser um dicionário com os nomes dos parâmetros da rede "
-                             f"(de filter_normalized_direction), recebi {_check.describe(d)}")
-        for name, p in params.items():
-            if not isinstance(d[name], torch.Tensor) or d[name].shape != p.shape:
-                raise ValueError(f"directions[{k}][{name!r}] deve ter forma {tuple(p.shape)}, "
-                                 f"recebi {_check.describe(d[name])}")
 
 
 class ResidualBlock(nn.Module):
@@ -316,7 +273,7 @@ def layer_grad_norms(net, X, y, layers=None):
     """
     _check.module(net)
     _check.tensor(X, "X", ndim=4, dtype="floating", layout="(N, C, H, W)", nonempty=True)
-    _check_targets(y, len(X), _num_classes(net))
+    _check.targets(y, len(X), _check.num_classes_of(net))
     if layers is not None and (not isinstance(layers, (list, tuple)) or not all(
             isinstance(m, nn.Module) and any(m is s for s in net.modules()) and isinstance(
                 getattr(m, "weight", None), torch.Tensor) for m in layers)):
@@ -369,10 +326,10 @@ def loss_surface(net, directions, coords, X, y):
     if not isinstance(directions, (list, tuple)) or len(directions) == 0:
         raise ValueError(f"directions deve ser uma lista não vazia de direções (dicionários), "
                          f"recebi {_check.describe(directions)}")
-    _check_coords(coords, len(directions))
-    _check_directions(net, directions)
+    _check.finite_matrix(coords, "coords", len(directions))
+    _check.directions(net, directions)
     _check.tensor(X, "X", dtype="floating", nonempty=True)
-    _check_targets(y, len(X), _num_classes(net))
+    _check.targets(y, len(X), _check.num_classes_of(net))
     coords = torch.as_tensor(coords, dtype=torch.float32)
     if coords.ndim != 2 or coords.shape[1] != len(directions):
         raise ValueError(f"coords deve ter forma (P, {len(directions)}), recebi {tuple(coords.shape)}")
