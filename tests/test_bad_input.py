@@ -562,16 +562,12 @@ def test_ridge_primal_lam_zero_still_works_on_full_rank():
     torch.testing.assert_close(kernels.ridge_primal(X, torch.ones(3, dtype=F64), 0), torch.ones(3, dtype=F64))
 
 
-@pytest.mark.xfail(strict=True, reason="a conferência fica depois do forward, no corpo de layer_outputs, "
-                                       "que o lead está reescrevendo (dispositivos); ver o relatório do pacote")
 @pytest.mark.parametrize("fn", [cnn.layer_outputs, resnet.output_shapes], ids=["layer_outputs", "output_shapes"])
 def test_registered_but_not_run_layer_is_refused(fn):
     with pytest.raises(ValueError, match="unused.*não rod"):
         fn(Unused(), t(1, 1, 5, 5, dtype=F32), ["used", "unused"])
 
 
-@pytest.mark.xfail(strict=True, reason="a conferência fica depois do backward, no corpo de layer_grad_norms, "
-                                       "que o lead está reescrevendo (dispositivos); ver o relatório do pacote")
 def test_layer_grad_norms_refuses_layer_that_did_not_run():
     net = Unused()
     with pytest.raises(ValueError, match="unused.*não rod"):

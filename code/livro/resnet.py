@@ -286,6 +286,12 @@ def layer_grad_norms(net, X, y, layers=None):
     X, y = devices.to_model(net, X, y)
     net.zero_grad(set_to_none=True)
     F.cross_entropy(net(X), y).backward()
+    silent = [name for name, m in net.named_modules() if any(m is layer for layer in layers)
+              and m.weight.grad is None]
+    if silent:
+        net.zero_grad(set_to_none=True)
+        raise ValueError(f"as camadas {silent} existem mas não rodaram na passagem de X pela rede "
+                         "(não receberam gradiente); peça só camadas que forward() usa")
     norms = [float(m.weight.grad.norm()) for m in layers]
     net.zero_grad(set_to_none=True)
     return norms
