@@ -344,7 +344,8 @@ def fit_autoencoder(net, X, X_val, *, lr=1e-3, batch_size=128, max_epochs=300, p
         if len(t) == 0:
             raise ValueError(f"{name} está vazio")
     if X.shape[1:] != X_val.shape[1:]:
-        raise ValueError(f"X e X_val devem ter a mesma forma por imagem: {tuple(X.shape[1:])} e {tuple(X_val.shape[1:])}")
+        raise ValueError("X e X_val devem ter a mesma forma por imagem: "
+                         f"{tuple(X.shape[1:])} e {tuple(X_val.shape[1:])}")
     for name, value in (("batch_size", batch_size), ("max_epochs", max_epochs), ("patience", patience),
                         ("lr_patience", lr_patience)):
         _check_int(name, value)
