@@ -14,11 +14,13 @@
 """
 
 import math
+import sys
 import time
 
 import torch
 import torch.nn.functional as F
 from torch import nn
+from tqdm import tqdm
 
 from . import cnn, train
 from . import device as devices
@@ -380,7 +382,9 @@ def fit_autoencoder(net, X, X_val, *, lr=1e-3, batch_size=128, max_epochs=300, p
     sched = torch.optim.lr_scheduler.ReduceLROnPlateau(opt, factor=factor, patience=lr_patience)
     stopper = EarlyStopping(patience=patience)
     history = {"train_loss": [], "val_loss": [], "lr": [], "seconds": []}
-    for epoch in range(1, max_epochs + 1):
+    bar = tqdm(range(1, max_epochs + 1), desc=desc, unit="época", file=sys.stdout, mininterval=2.0,
+               ncols=90, ascii=True)
+    for epoch in bar:
         start = time.perf_counter()
         net.train()
         perm = torch.randperm(len(X), generator=gen, device=dev)
@@ -398,9 +402,11 @@ def fit_autoencoder(net, X, X_val, *, lr=1e-3, batch_size=128, max_epochs=300, p
         history["val_loss"].append(val_loss)
         history["lr"].append(opt.param_groups[0]["lr"])  # a taxa usada nesta época
         history["seconds"].append(time.perf_counter() - start)
+        bar.set_postfix({"val": f"{val_loss:.4f}"}, refresh=False)
         sched.step(val_loss)
         if stopper.step(epoch, val_loss, net):
             break
+    bar.close()
     stopper.restore(net)
     net.eval()
     history.update(best_epoch=stopper.best_epoch, stopped_epoch=epoch)
