@@ -19,7 +19,7 @@ from tqdm import tqdm
 from . import cache as model_cache
 from . import device as devices
 
-__all__ = ["Config", "fit", "evaluate", "predict", "cache_dir", "cache_key"]
+__all__ = ["Config", "fit", "evaluate", "predict", "progress_bar", "cache_dir", "cache_key"]
 
 OPTIMIZERS = ("sgd", "adam", "adamw")
 SCHEDULES = ("constant", "cosine", "onecycle")
@@ -166,8 +166,8 @@ def evaluate(net, X, y, batch_size=1024, loss_fn=None, amp="auto"):
 class _OneLine:
     """Progresso para páginas construídas: nada durante o treino, uma linha com o estado final."""
 
-    def __init__(self, total, desc):
-        self.total, self.desc, self.done, self.post = total, desc, 0, {}
+    def __init__(self, total, desc, unit):
+        self.total, self.desc, self.unit, self.done, self.post = total, desc, unit, 0, {}
         self.start = time.perf_counter()
 
     def update(self, n=1):
@@ -178,15 +178,19 @@ class _OneLine:
 
     def close(self):
         extra = "".join(f", {k}={v}" for k, v in self.post.items())
-        print(f"{self.desc}: {self.done}/{self.total} lotes em {time.perf_counter() - self.start:.0f} s{extra}",
+        print(f"{self.desc}: {self.done}/{self.total} {self.unit}s em {time.perf_counter() - self.start:.0f} s{extra}",
               file=sys.stdout, flush=True)
 
 
-def _progress(total, desc):
-    """Barra tqdm viva numa sessão interativa; na construção do livro (``LIVRO_BUILD``), uma linha só."""
+def progress_bar(total, desc, unit="lote"):
+    """Barra de progresso dos treinos do pacote: viva (tqdm) numa sessão interativa; na construção
+    do livro (variável ``LIVRO_BUILD``), uma linha só, com o estado final. Use ``update``,
+    ``set_postfix`` e ``close``, como no tqdm."""
+    if isinstance(total, bool) or not isinstance(total, int) or total < 0:
+        raise ValueError(f"total deve ser um inteiro ≥ 0, recebi {total!r}")
     if os.environ.get("LIVRO_BUILD"):
-        return _OneLine(total, desc)
-    return tqdm(total=total, desc=desc, unit="lote", file=sys.stdout, mininterval=2.0, ncols=90, ascii=True)
+        return _OneLine(total, desc, unit)
+    return tqdm(total=total, desc=desc, unit=unit, file=sys.stdout, mininterval=2.0, ncols=90, ascii=True)
 
 
 def _check_labels(net, X, y, loss_fn):
@@ -270,7 +274,7 @@ def fit(net, X, y, X_val=None, y_val=None, cfg=Config(), *, loss_fn=None, augmen
     scaler = torch.amp.GradScaler(dev.type, enabled=devices.needs_grad_scaler(dev, cfg.amp))
     step_net = torch.compile(net) if cfg.compile else net
     history = {k: [] for k in ("train_loss", "train_acc", "val_loss", "val_acc", "lr", "seconds")}
-    bar = _progress(cfg.num_epochs * steps_per_epoch, desc)
+    bar = progress_bar(cfg.num_epochs * steps_per_epoch, desc)
     for _ in range(cfg.num_epochs):
         start = time.perf_counter()
         net.train()
