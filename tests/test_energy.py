@@ -44,6 +44,7 @@ def test_sgld_without_noise_is_gradient_descent(n, d, steps, eps, seed):
     net = energy.EnergyMLP(d, 8, 2).double()
     x = torch.randn(n, d, dtype=torch.float64)
     ours = energy.sgld(net, x, steps, eps, noise_scale=0.0)
+    assert all(p.grad is None for p in net.parameters())  # a cadeia não mexe no gradiente da rede
     y = x.clone().requires_grad_(True)
     opt = torch.optim.SGD([y], lr=eps / 2)
     for _ in range(steps):
@@ -51,7 +52,6 @@ def test_sgld_without_noise_is_gradient_descent(n, d, steps, eps, seed):
         net(y).sum().backward()
         opt.step()
     torch.testing.assert_close(ours, y.detach())
-    assert all(p.grad is None for p in net.parameters())  # a cadeia não mexe no gradiente da rede
 
 
 def test_sgld_stationary_variance_of_a_gaussian():

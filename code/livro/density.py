@@ -12,6 +12,7 @@ import dataclasses
 import math
 
 import numpy as np
+from scipy.linalg import solve_triangular
 
 __all__ = ["GMM", "gmm_log_prob", "gmm_fit", "roc_curve", "roc_auc", "mmd2"]
 
@@ -65,7 +66,7 @@ def _log_gauss(X, means, covariances):
     out = np.empty((n, len(means)))
     for k, (mu, cov) in enumerate(zip(means, covariances)):
         L = np.linalg.cholesky(cov)                        # Σ = L Lᵀ
-        z = np.linalg.solve(L, (X - mu).T)                 # (D, N): L⁻¹ (x − μ)
+        z = solve_triangular(L, (X - mu).T, lower=True)    # (D, N): L⁻¹ (x − μ)
         log_det = 2 * np.log(np.diag(L)).sum()
         out[:, k] = -0.5 * (d * math.log(2 * math.pi) + log_det + (z**2).sum(0))
     return out
