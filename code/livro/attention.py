@@ -293,7 +293,7 @@ def gcn(A, X, weights):
     return H.mean(dim=0).softmax(dim=0)
 
 
-def book_paragraphs(chapters=range(1, 9), min_words=40, book_dir=None):
+def book_paragraphs(chapters=range(1, 9), min_words=25, book_dir=None):
     """Parágrafos de prosa dos capítulos do livro, com o número do capítulo como rótulo.
 
     Lê os ``.md`` de ``book/`` (achado a partir do pacote, ou ``book_dir``), descarta
