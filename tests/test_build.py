@@ -103,8 +103,11 @@ def test_execution_report_page():
     assert re.search(r"CPU \(\d+ threads\)|GPU", text)
     row = next(tr for tr in page.find_all("tr") if "Verossimilhança" in tr.get_text())
     cells = [td.get_text(strip=True) for td in row.find_all("td")]
-    seconds, memory = float(cells[1].replace(",", ".")), float(cells[4].replace(",", "."))
-    assert 0 < seconds < 60, "capítulo 1 deve executar em até 60 s"
+    header = [th.get_text(strip=True) for th in page.find("table").find_all("th")]
+    assert header[:4] == ["capítulo", "tempo de execução (s)", "orçamento (s)", "no orçamento"]
+    seconds, memory = float(cells[1].replace(",", ".")), float(cells[6].replace(",", "."))
+    # o tempo é mostrado ao lado do orçamento, nunca afirmado: depende da máquina
+    assert seconds > 0 and cells[2] == "240" and cells[3] in ("sim", "não")
     assert 0 < memory < 4, "nenhum capítulo pode passar de 4 GB"
     assert "torch" in text and "jupyter-book" in text
 
