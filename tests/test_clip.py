@@ -131,3 +131,21 @@ def test_bad_input():
         clip.CLIP(init_temperature=0.0)
     with pytest.raises(ValueError, match="colunas"):
         clip.unpack(torch.randn(2, 5), 24)
+
+
+def test_factored_branches():
+    torch.manual_seed(0)
+    net = clip.CLIP(size=24, dim=32, image_net="factored")
+    p = clip.make_pairs(5, seed=0)
+    for branch in ("shape", "color"):
+        out = clip.encode_branch(net, p.images, branch)
+        assert out.shape == (5, 32)
+    with pytest.raises(ValueError, match="branch"):
+        clip.encode_branch(net, p.images, "textura")
+    with pytest.raises(TypeError, match="factored"):
+        clip.encode_branch(clip.CLIP(size=24, dim=32), p.images, "shape")
+    with pytest.raises(ValueError, match="image_net"):
+        clip.CLIP(image_net="vit")
+    # o ramo de forma não vê a cor: trocar vermelho por azul quase não muda as suas saídas
+    gray = net.image_net.shape_net(p.images.amax(1, keepdim=True))
+    assert gray.shape == (5, 24, 6, 6)

@@ -21,7 +21,9 @@ from torch import nn
 from . import attention, device, shapes
 
 __all__ = ["SHAPES", "COLORS", "VOCAB", "Pairs", "make_pairs", "tokenize", "pack", "unpack",
-           "clip_loss", "positives", "CLIP", "encode_texts", "zero_shot", "recall_at_k"]
+           "clip_loss", "positives", "diagonal_loss", "multi_positive_loss", "CLIP", "FactoredImageNet",
+           "plain_image_net", "caption_targets", "encode_images", "encode_branch", "encode_texts",
+           "zero_shot", "recall_at_k"]
 
 SHAPES = shapes.CLASSES                     # círculo, quadrado, triângulo
 COLORS = shapes.COLORS[:4]                  # vermelho, verde, azul, amarelo
@@ -61,10 +63,10 @@ def _tensor(name, x, ndim):
 class Pairs:
     """Pares imagem–legenda: ``images (n, 3, S, S)``, ``captions`` (lista de ``str``),
     ``shape``, ``color`` ``(n,)`` do objeto e ``said_shape``, ``said_color`` ``(n,)``: o que a
-    legenda afirma (−1 = não diz)."""
+    legenda afirma (−1 = não diz), e ``boxes (n, 4)``, a caixa ``(x1, y1, x2, y2)`` do objeto."""
 
-    def __init__(self, images, captions, shape, color, said_shape, said_color):
-        self.images, self.captions = images, captions
+    def __init__(self, images, captions, shape, color, said_shape, said_color, boxes):
+        self.images, self.captions, self.boxes = images, captions, boxes
         self.shape, self.color, self.said_shape, self.said_color = shape, color, said_shape, said_color
 
     def __len__(self):
@@ -117,7 +119,8 @@ def make_pairs(n, size=24, held_out=(), partial=0.0, seed=0):
             h=HPOS[min(int(cx[i] * 3), 2)], v=VPOS[int(cy[i] > 0.5)]))
         said_shape.append(-1 if k == "color" else int(shape[i]))
         said_color.append(-1 if k == "shape" else int(color[i]))
-    return Pairs(scenes.images[keep], captions, shape, color, torch.tensor(said_shape), torch.tensor(said_color))
+    return Pairs(scenes.images[keep], captions, shape, color, torch.tensor(said_shape), torch.tensor(said_color),
+                 boxes)
 
 
 def tokenize(captions):
@@ -188,27 +191,58 @@ def clip_loss(logits, targets=None):
     return (rows + cols) / 2
 
 
+class FactoredImageNet(nn.Module):
+    """Codificador de imagem em dois ramos: a forma vê só o brilho, a cor vê só cada pixel.
+
+    O ramo de forma recebe ``max`` dos três canais (uma imagem em tons de cinza, quase
+    igual para todas as cores) e passa por convoluções 3×3; o ramo de cor passa cada
+    pixel por convoluções 1×1 (nenhum contexto espacial, logo nenhuma forma). As duas
+    saídas ``(n, ·, S/4, S/4)`` são empilhadas nos canais.
+    """
+
+    def __init__(self, dim):
+        super().__init__()
+        w, c = dim // 2, dim // 4
+        self.shape_net = nn.Sequential(
+            nn.Conv2d(1, w, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
+            nn.Conv2d(w, dim - c, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
+            nn.Conv2d(dim - c, dim - c, 3, padding=1), nn.ReLU())
+        self.color_net = nn.Sequential(
+            nn.Conv2d(3, c, 1), nn.ReLU(), nn.Conv2d(c, c, 1), nn.ReLU(), nn.MaxPool2d(4))
+
+    def forward(self, x):
+        return torch.cat([self.shape_net(x.amax(1, keepdim=True)), self.color_net(x)], 1)
+
+
+def plain_image_net(dim):
+    """Três convoluções 3×3 sobre os três canais, com duas reduções: ``(n, 3, S, S) → (n, dim, S/4, S/4)``."""
+    w = dim // 2
+    return nn.Sequential(
+        nn.Conv2d(3, w, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
+        nn.Conv2d(w, dim, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
+        nn.Conv2d(dim, dim, 3, padding=1), nn.ReLU())
+
+
 class CLIP(nn.Module):
     """Dois codificadores que levam imagens e legendas ao mesmo espaço de ``dim`` números.
 
-    Imagem: três convoluções 3×3 e a média espacial. Texto: embeddings de palavras, posições
-    aprendidas, ``depth`` blocos do capítulo 11 e a média das palavras não vazias. Cada lado
+    Imagem: :func:`plain_image_net` ou :class:`FactoredImageNet`, e a média espacial.
+    Texto: embeddings de palavras, posições aprendidas, ``depth`` blocos do capítulo 11 e a média das palavras não vazias. Cada lado
     termina numa projeção linear e numa normalização L2. ``logit_scale`` é o log da escala
     (o inverso da temperatura), aprendido se ``learn_scale``.
     """
 
-    def __init__(self, size=24, dim=64, depth=1, num_heads=4, init_temperature=0.07, learn_scale=True):
+    def __init__(self, size=24, dim=64, depth=1, num_heads=4, init_temperature=0.07, learn_scale=True,
+                 image_net="plain"):
         super().__init__()
         self.size = _int("size", size, 8)
-        _int("dim", dim)
+        _int("dim", dim, 8)
+        if image_net not in ("plain", "factored"):
+            raise ValueError(f"image_net deve ser 'plain' ou 'factored', recebi {image_net!r}")
         if not (isinstance(init_temperature, (int, float)) and not isinstance(init_temperature, bool)
                 and math.isfinite(init_temperature) and init_temperature > 0):
             raise ValueError(f"init_temperature deve ser um número > 0, recebi {init_temperature!r}")
-        w = dim // 2
-        self.image_net = nn.Sequential(
-            nn.Conv2d(3, w, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
-            nn.Conv2d(w, dim, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
-            nn.Conv2d(dim, dim, 3, padding=1), nn.ReLU())
+        self.image_net = plain_image_net(dim) if image_net == "plain" else FactoredImageNet(dim)
         self.image_proj = nn.Linear(dim, dim)
         self.word = nn.Embedding(len(VOCAB), dim)
         self.pos = nn.Parameter(0.02 * torch.randn(1, MAX_LEN, dim))
@@ -286,3 +320,37 @@ def recall_at_k(sim, relevant, ks=(1, 5, 10)):
     order = sim.argsort(1, descending=True)[:, :max(ks)]
     hit = relevant.gather(1, order)                      # (consultas, max_k)
     return {k: float(hit[:, :k].any(1).float().mean()) for k in ks}
+
+
+def diagonal_loss(logits, target):
+    """Perda de ``train.fit`` no desenho simples: só o par da diagonal é positivo (``target`` é ignorado)."""
+    return clip_loss(logits)
+
+
+def multi_positive_loss(logits, target):
+    """Perda de ``train.fit`` com vários positivos: toda legenda verdadeira para a imagem conta (:func:`positives`)."""
+    return clip_loss(logits, positives(target))
+
+
+@torch.no_grad()
+def encode_branch(net, images, branch):
+    """Embeddings ``(n, dim)`` vindos de um só ramo de um :class:`FactoredImageNet`, na CPU.
+
+    ``branch="shape"`` zera os canais de cor antes da média e da projeção; ``"color"`` zera
+    os de forma. Assim a cor de uma imagem é perguntada só ao ramo que vê a cor.
+    """
+    if not isinstance(getattr(net, "image_net", None), FactoredImageNet):
+        raise TypeError("encode_branch precisa de um CLIP com image_net='factored'")
+    if branch not in ("shape", "color"):
+        raise ValueError(f"branch deve ser 'shape' ou 'color', recebi {branch!r}")
+    _tensor("images", images, 4)
+    was = net.training
+    net.eval()
+    feats = net.image_net(device.to_model(net, images)).mean((2, 3))     # (n, dim)
+    split = net.image_net.shape_net[-2].out_channels                   # canais do ramo de forma
+    keep = torch.zeros_like(feats)
+    keep[:, :split] = branch == "shape"
+    keep[:, split:] = branch == "color"
+    out = F.normalize(net.image_proj(feats * keep), dim=-1).cpu()
+    net.train(was)
+    return out
