@@ -227,8 +227,8 @@ class CLIP(nn.Module):
     """Dois codificadores que levam imagens e legendas ao mesmo espaço de ``dim`` números.
 
     Imagem: :func:`plain_image_net` ou :class:`FactoredImageNet`, e a média espacial.
-    Texto: embeddings de palavras, posições aprendidas, ``depth`` blocos do capítulo 11 e a média das palavras não vazias. Cada lado
-    termina numa projeção linear e numa normalização L2. ``logit_scale`` é o log da escala
+    Texto: embeddings de palavras, posições aprendidas, ``depth`` blocos do capítulo 11 e a
+    média das palavras não vazias. Cada lado termina numa projeção linear e numa normalização L2. ``logit_scale`` é o log da escala
     (o inverso da temperatura), aprendido se ``learn_scale``.
     """
 
