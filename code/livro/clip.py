@@ -228,8 +228,8 @@ class CLIP(nn.Module):
 
     Imagem: :func:`plain_image_net` ou :class:`FactoredImageNet`, e a média espacial.
     Texto: embeddings de palavras, posições aprendidas, ``depth`` blocos do capítulo 11 e a
-    média das palavras não vazias. Cada lado termina numa projeção linear e numa normalização L2. ``logit_scale`` é o log da escala
-    (o inverso da temperatura), aprendido se ``learn_scale``.
+    média das palavras não vazias. Cada lado termina numa projeção linear e numa normalização
+    L2. ``logit_scale`` é o log da escala (o inverso da temperatura), aprendido se ``learn_scale``.
     """
 
     def __init__(self, size=24, dim=64, depth=1, num_heads=4, init_temperature=0.07, learn_scale=True,
