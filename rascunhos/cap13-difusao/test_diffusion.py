@@ -1,0 +1,224 @@
+import numpy as np
+import pytest
+import scipy.linalg
+import torch
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from livro import diffusion, train
+
+diffusers = pytest.importorskip("diffusers")
+
+BETA_NAMES = {"linear": "linear", "cosine": "squaredcos_cap_v2"}
+DDIM_200 = diffusers.DDIMScheduler(num_train_timesteps=200)
+DDPM_200 = diffusers.DDPMScheduler(num_train_timesteps=200, beta_schedule="squaredcos_cap_v2")
+DDPM_1000 = diffusers.DDPMScheduler(num_train_timesteps=1000)
+
+
+def _walk(step_mine, step_ref, schedule, num_steps, shape, seed):
+    """Percorre a cadeia com o mesmo ε nos dois lados, partindo a cada passo do mesmo estado."""
+    gen = torch.Generator().manual_seed(seed)
+    x = torch.randn(shape, generator=gen)
+    steps = diffusion.timesteps(schedule.T, num_steps)
+    for k, t in enumerate(steps.tolist()):
+        t_prev = int(steps[k + 1]) if k + 1 < len(steps) else -1
+        eps = torch.randn(shape, generator=gen)
+        mine = step_mine(eps, t, t_prev, x, k)
+        ref = step_ref(eps, t, x, k)
+        torch.testing.assert_close(mine, ref)
+        x = mine
+
+
+@pytest.mark.parametrize("kind", ["linear", "cosine"])
+def test_schedule_matches_diffusers(kind):
+    s = diffusion.make_schedule(kind, 1000)
+    ref = diffusers.DDPMScheduler(num_train_timesteps=1000, beta_schedule=BETA_NAMES[kind])
+    torch.testing.assert_close(s.betas, ref.betas)
+    torch.testing.assert_close(s.alpha_bar, ref.alphas_cumprod)
+    assert bool((s.snr()[1:] < s.snr()[:-1]).all())
+
+
+@pytest.mark.parametrize("kind", ["linear", "cosine"])
+@pytest.mark.parametrize("num_steps", [250, 7])
+def test_ddpm_step_for_step(kind, num_steps):
+    s = diffusion.make_schedule(kind, 1000)
+    ref = diffusers.DDPMScheduler(num_train_timesteps=1000, beta_schedule=BETA_NAMES[kind])
+    ref.set_timesteps(num_steps)
+    assert torch.equal(ref.timesteps, diffusion.timesteps(1000, num_steps))
+    shape = (2, 1, 5, 6)
+
+    def mine(eps, t, t_prev, x, k):
+        noise = torch.randn(shape, generator=torch.Generator().manual_seed(k))
+        return diffusion.ddpm_step(eps, t, t_prev, x, noise, s)
+
+    def theirs(eps, t, x, k):
+        return ref.step(eps, t, x, generator=torch.Generator().manual_seed(k)).prev_sample
+
+    _walk(mine, theirs, s, num_steps, shape, seed=num_steps)
+
+
+@pytest.mark.parametrize("kind", ["linear", "cosine"])
+@pytest.mark.parametrize("num_steps", [250, 3])
+def test_ddim_step_for_step(kind, num_steps):
+    s = diffusion.make_schedule(kind, 1000)
+    ref = diffusers.DDIMScheduler(num_train_timesteps=1000, beta_schedule=BETA_NAMES[kind])
+    ref.set_timesteps(num_steps)
+    assert torch.equal(ref.timesteps, diffusion.timesteps(1000, num_steps))
+    _walk(lambda eps, t, t_prev, x, k: diffusion.ddim_step(eps, t, t_prev, x, s),
+          lambda eps, t, x, k: ref.step(eps, t, x).prev_sample, s, num_steps, (3, 2, 4, 4), seed=1)
+
+
+@settings(max_examples=25, deadline=None)
+@given(n=st.integers(1, 4), c=st.integers(1, 3), h=st.integers(1, 6), seed=st.integers(0, 10_000),
+       num_steps=st.integers(1, 40))
+def test_ddim_hypothesis(n, c, h, seed, num_steps):
+    s = diffusion.make_schedule("linear", 200)
+    ref = DDIM_200
+    ref.set_timesteps(num_steps)
+    steps = diffusion.timesteps(200, num_steps)
+    assert torch.equal(ref.timesteps, steps)
+    gen = torch.Generator().manual_seed(seed)
+    x, eps = torch.randn(n, c, h, h, generator=gen), torch.randn(n, c, h, h, generator=gen)
+    k = int(torch.randint(0, num_steps, (1,), generator=gen))
+    t_prev = int(steps[k + 1]) if k + 1 < num_steps else -1
+    torch.testing.assert_close(diffusion.ddim_step(eps, int(steps[k]), t_prev, x, s),
+                               ref.step(eps, int(steps[k]), x).prev_sample)
+
+
+@settings(max_examples=25, deadline=None)
+@given(n=st.integers(1, 4), h=st.integers(1, 6), seed=st.integers(0, 10_000), num_steps=st.integers(1, 40))
+def test_ddpm_hypothesis(n, h, seed, num_steps):
+    s = diffusion.make_schedule("cosine", 200)
+    ref = DDPM_200
+    ref.set_timesteps(num_steps)
+    steps = diffusion.timesteps(200, num_steps)
+    gen = torch.Generator().manual_seed(seed)
+    x, eps = torch.randn(n, 1, h, h, generator=gen), torch.randn(n, 1, h, h, generator=gen)
+    k = int(torch.randint(0, num_steps, (1,), generator=gen))
+    t_prev = int(steps[k + 1]) if k + 1 < num_steps else -1
+    noise = torch.randn(x.shape, generator=torch.Generator().manual_seed(seed))
+    expected = ref.step(eps, int(steps[k]), x, generator=torch.Generator().manual_seed(seed)).prev_sample
+    torch.testing.assert_close(diffusion.ddpm_step(eps, int(steps[k]), t_prev, x, noise, s), expected)
+
+
+@settings(max_examples=25, deadline=None)
+@given(n=st.integers(1, 5), seed=st.integers(0, 10_000))
+def test_q_sample_matches_add_noise(n, seed):
+    s = diffusion.make_schedule("linear", 1000)
+    ref = DDPM_1000
+    gen = torch.Generator().manual_seed(seed)
+    x0, noise = torch.randn(n, 1, 4, 4, generator=gen), torch.randn(n, 1, 4, 4, generator=gen)
+    t = torch.randint(0, 1000, (n,), generator=gen)
+    torch.testing.assert_close(diffusion.q_sample(x0, t, noise, s), ref.add_noise(x0, noise, t))
+
+
+def _frechet_scipy(a, b):
+    a, b = a.double().numpy(), b.double().numpy()
+    mu = a.mean(0) - b.mean(0)
+    ca, cb = np.atleast_2d(np.cov(a, rowvar=False)), np.atleast_2d(np.cov(b, rowvar=False))
+    root = scipy.linalg.sqrtm(ca @ cb)
+    return float(mu @ mu + np.trace(ca + cb - 2 * np.real(root)))
+
+
+@settings(max_examples=25, deadline=None)
+@given(n=st.integers(20, 60), d=st.integers(1, 8), shift=st.floats(-2, 2), seed=st.integers(0, 10_000))
+def test_frechet_matches_scipy(n, d, shift, seed):
+    gen = torch.Generator().manual_seed(seed)
+    a = torch.randn(n, d, generator=gen) @ torch.randn(d, d, generator=gen)
+    b = torch.randn(n + 5, d, generator=gen) * 1.5 + shift
+    assert diffusion.frechet_distance(a, b) == pytest.approx(_frechet_scipy(a, b), rel=1e-5, abs=1e-6)
+
+
+def test_frechet_of_identical_sets_is_zero():
+    a = torch.randn(200, 5)
+    assert abs(diffusion.frechet_distance(a, a)) < 1e-8
+
+
+def test_diversity():
+    feats = torch.tensor([[0.0, 0.0], [3.0, 4.0], [1.0, 1.0], [1.0, 1.0]])
+    labels = torch.tensor([0, 0, 1, 1])
+    assert diffusion.diversity(feats, labels) == pytest.approx(2.5)
+
+
+@pytest.mark.parametrize("channels,in_channels,size", [((16, 32, 64), 1, 16), ((8, 16), 1, 12), ((32, 64), 4, 7)])
+def test_unet_shapes(channels, in_channels, size):
+    net = diffusion.UNet(in_channels=in_channels, channels=channels)
+    x = torch.randn(3, in_channels, size, size)
+    out = net(x, torch.tensor([0, 10, 999]), torch.tensor([0, 9, 10]))
+    assert out.shape == x.shape
+
+
+def test_autoencoder_shapes():
+    ae = diffusion.Autoencoder(latent_channels=4)
+    x = torch.rand(2, 1, 28, 28) * 2 - 1
+    assert ae.encoder(x).shape == (2, 4, 7, 7) and ae(x).shape == x.shape
+
+
+def test_sample_is_seeded_and_guided():
+    torch.manual_seed(0)
+    net = diffusion.UNet(channels=(8, 16), num_classes=3)
+    s = diffusion.make_schedule("linear", 50)
+    y = torch.tensor([0, 1, 2])
+    kw = dict(num_steps=5, size=8)
+    a = diffusion.sample(net, y, s, generator=torch.Generator().manual_seed(3), w=2.0, **kw)
+    b = diffusion.sample(net, y, s, generator=torch.Generator().manual_seed(3), w=2.0, **kw)
+    c = diffusion.sample(net, y, s, "ddpm", generator=torch.Generator().manual_seed(3), **kw)
+    assert a.shape == (3, 1, 8, 8) and torch.equal(a, b) and not torch.equal(a, c)
+
+
+def test_fit_denoiser_caches(tmp_path, monkeypatch):
+    monkeypatch.setenv("LIVRO_CACHE_MODELOS", str(tmp_path))
+    s = diffusion.make_schedule("linear", 20)
+    X, y = torch.rand(32, 1, 8, 8) * 2 - 1, torch.arange(32) % 3
+    cfg = train.Config(num_epochs=1, batch_size=16, amp="off")
+    torch.manual_seed(0)
+    net, hist = diffusion.fit_denoiser(diffusion.UNet(channels=(8,), num_classes=3), X, y, s, cfg)
+    torch.manual_seed(0)
+    net2, hist2 = diffusion.fit_denoiser(diffusion.UNet(channels=(8,), num_classes=3), X, y, s, cfg)
+    assert not hist["cached"] and hist2["cached"]
+    for p, q in zip(net.parameters(), net2.parameters()):
+        torch.testing.assert_close(p, q)
+
+
+def test_bad_inputs():
+    s = diffusion.make_schedule("linear", 10)
+    with pytest.raises(ValueError, match="agenda desconhecida"):
+        diffusion.make_schedule("quadratica")
+    with pytest.raises(TypeError, match="T deve ser um inteiro"):
+        diffusion.make_schedule("linear", 10.0)
+    with pytest.raises(ValueError, match="cada beta"):
+        diffusion.Schedule(torch.tensor([0.1, 1.5]))
+    x = torch.zeros(2, 1, 4, 4)
+    with pytest.raises(ValueError, match=r"t deve conter inteiros em \[0, 10\)"):
+        diffusion.q_sample(x, torch.tensor([0, 10]), x, s)
+    with pytest.raises(ValueError, match="um passo por imagem"):
+        diffusion.q_sample(x, torch.tensor([0]), x, s)
+    with pytest.raises(ValueError, match="noise deve ter a forma"):
+        diffusion.q_sample(x, torch.tensor([0, 1]), x[:1], s)
+    with pytest.raises(TypeError, match="x0 deve ser um tensor"):
+        diffusion.q_sample(np.zeros((2, 1, 4, 4)), torch.tensor([0, 1]), x, s)
+    with pytest.raises(ValueError, match="num_steps deve ser ≤ T"):
+        diffusion.timesteps(10, 11)
+    with pytest.raises(TypeError, match="num_steps deve ser um inteiro"):
+        diffusion.timesteps(10, True)
+    with pytest.raises(ValueError, match="múltipla de 8"):
+        diffusion.UNet(channels=(12,))
+    net = diffusion.UNet(channels=(8,), num_classes=3)
+    with pytest.raises(ValueError, match="amostrador desconhecido"):
+        diffusion.sample(net, torch.tensor([0]), s, sampler="euler")
+    with pytest.raises(ValueError, match=r"rótulos devem estar em \[0, 3\)"):
+        diffusion.sample(net, torch.tensor([3]), s)
+    with pytest.raises(TypeError, match="w deve ser um número finito"):
+        diffusion.sample(net, torch.tensor([0]), s, w=float("nan"))
+    with pytest.raises(ValueError, match="estritamente decrescente"):
+        diffusion.sample(net, torch.tensor([0]), s, steps=[1, 5])
+    with pytest.raises(ValueError, match="mesma dimensão"):
+        diffusion.frechet_distance(torch.randn(5, 2), torch.randn(5, 3))
+    with pytest.raises(ValueError, match="pelo menos 2 linhas"):
+        diffusion.frechet_distance(torch.randn(1, 2), torch.randn(5, 2))
+    with pytest.raises(ValueError, match="labels tem"):
+        diffusion.diversity(torch.randn(4, 2), torch.tensor([0, 1]))
+    with pytest.raises(ValueError, match="p_uncond"):
+        diffusion.fit_denoiser(net, x, torch.tensor([0, 1]), s, train.Config(), p_uncond=1.0)
+    with pytest.raises(ValueError, match="X tem 2 imagens"):
+        diffusion.fit_denoiser(net, x, torch.tensor([0]), s, train.Config())
