@@ -200,6 +200,20 @@ def test_bad_data():
         train.fit(make_net(), X, torch.full((10,), -1), cfg=CFG, cache=False)
     with pytest.raises(ValueError, match=r"forma \(N,\)"):
         train.fit(make_net(), X, y[:, None], cfg=CFG, cache=False)
+
+
+def test_fit_accepts_dense_labels_for_segmentation(models_tmp):
+    """Rótulos (N, H, W) para saídas (N, C, H, W): o caso da segmentação, como em F.cross_entropy."""
+    g = torch.Generator().manual_seed(0)
+    X = torch.rand(16, 1, 4, 4, generator=g)
+    y = (X[:, 0] > 0.5).long()
+    torch.manual_seed(0)
+    net = nn.Conv2d(1, 2, 1)
+    cfg = train.Config(num_epochs=1, batch_size=8, lr=0.1, optimizer="sgd")
+    _, hist = train.fit(net, X, y, cfg=cfg, cache=False)
+    assert hist["train_acc"] == [None]  # acurácia por exemplo só para saídas (N, C)
+    with pytest.raises(ValueError, match="rótulos devem estar"):
+        train.fit(nn.Conv2d(1, 2, 1), X, y + 2, cfg=cfg, cache=False)
     with pytest.raises(ValueError, match="vazios"):
         train.fit(make_net(), X[:0], y[:0], cfg=CFG, cache=False)
     with pytest.raises(TypeError, match="loss_fn"):

@@ -194,18 +194,22 @@ def progress_bar(total, desc, unit="lote"):
 
 
 def _check_labels(net, X, y, loss_fn):
-    """Com a perda padrão (entropia cruzada), confere os rótulos contra as saídas da rede, antes de treinar."""
+    """Com a perda padrão (entropia cruzada), confere os rótulos contra as saídas da rede, antes de treinar.
+
+    Aceita rótulos ``(N,)`` para saídas ``(N, C)`` e rótulos ``(N, d1, …)`` para saídas
+    ``(N, C, d1, …)`` (segmentação, por exemplo), como ``F.cross_entropy``.
+    """
     if loss_fn is not None or y.is_floating_point():
         return
-    if y.ndim != 1:
-        raise ValueError(f"os rótulos y devem ter forma (N,), recebi {tuple(y.shape)}")
     with torch.no_grad():
         was_training = net.training
         net.eval()
         out = net(devices.to_model(net, X[:2]))
         net.train(was_training)
-    if out.ndim != 2:
-        raise ValueError(f"a rede devolve saídas de forma {tuple(out.shape)}; a entropia cruzada pede (N, C)")
+    if out.ndim < 2 or out.ndim != y.ndim + 1 or tuple(out.shape[2:]) != tuple(y.shape[1:]):
+        raise ValueError(f"os rótulos y devem ter forma (N,) para saídas (N, C), ou (N, d1, …) para saídas "
+                         f"(N, C, d1, …); recebi y de forma {tuple(y.shape)} e saídas de forma "
+                         f"{tuple(out.shape)}")
     lo, hi = int(y.min()), int(y.max())
     if lo < 0 or hi >= out.shape[1]:
         raise ValueError(f"os rótulos devem estar em [0, {out.shape[1]}) (a rede tem {out.shape[1]} saídas); "
