@@ -215,10 +215,10 @@ BIG_INTS = st.one_of(st.integers(-10**6, 10**6), st.integers(-2**64, 2**64), st.
 
 @given(BIG_INTS, st.integers(0, 4))
 def test_fmt_is_exact_for_every_integer(n, digits):
-    thousands = f"{n:,d}".replace(",", ".")
+    thousands = f"{n:,d}".replace(",", ".").replace("-", fmt.MINUS)
     assert fmt.integer(n) == thousands
     assert fmt.num(n, digits) == thousands + ("," + "0" * digits if digits else "")
-    assert fmt.pct(n, digits) == f"{100 * n:,d}".replace(",", ".") + ("," + "0" * digits if digits else "") + "%"
+    assert fmt.pct(n, digits) == f"{100 * n:,d}".replace(",", ".").replace("-", fmt.MINUS) + ("," + "0" * digits if digits else "") + "%"
     assert fmt.integer(np.int64(n)) == thousands if -2**63 <= n < 2**63 else True
     assert fmt.integer(torch.tensor(n)) == thousands if -2**63 <= n < 2**63 else True
 
@@ -228,7 +228,7 @@ def test_fmt_sci_is_exact_for_big_integers(mantissa, exponent, negative):
     n = (-1) ** negative * mantissa * 10**exponent  # mantissa com dois algarismos, no máximo
     expected_digits = f"{mantissa / 10:.1f}" if mantissa >= 10 else f"{mantissa}.0"
     shift = exponent + (1 if mantissa >= 10 else 0)
-    sign = "-" if negative else ""
+    sign = fmt.MINUS if negative else ""
     superscript = str(shift).translate(str.maketrans("0123456789", "⁰¹²³⁴⁵⁶⁷⁸⁹"))
     assert fmt.sci(n, 1) == f"{sign}{expected_digits.replace('.', ',')} × 10{superscript}"
 

@@ -12,6 +12,7 @@ __all__ = ["num", "pct", "sci", "integer"]
 
 _SUPERSCRIPT = str.maketrans("0123456789-", "⁰¹²³⁴⁵⁶⁷⁸⁹⁻")
 MAX_DIGITS = 100
+MINUS = "\u2212"  # o sinal de menos tipográfico, "−"
 
 
 def _as_number(x):
@@ -57,8 +58,12 @@ def _check_digits(digits):
 
 
 def _ptbr(text):
-    """Troca a notação inglesa (1,234.5) pela brasileira (1.234,5)."""
-    return text.replace(",", "\0").replace(".", ",").replace("\0", ".")
+    """Troca a notação inglesa (1,234.5) pela brasileira (1.234,5), com o sinal de menos "−".
+
+    O hífen ASCII ("-") não é o sinal de menos da tipografia: o livro escreve ``−2,5``.
+    """
+    text = text.replace(",", "\0").replace(".", ",").replace("\0", ".")
+    return MINUS + text[1:] if text.startswith("-") else text
 
 
 def num(x, digits=2, thousands=True):
