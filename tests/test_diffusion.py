@@ -5,7 +5,7 @@ import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from livro import diffusion, train
+from livro import diffusion, sample_quality, train, unet
 
 diffusers = pytest.importorskip("diffusers")
 
@@ -126,37 +126,44 @@ def test_frechet_matches_scipy(n, d, shift, seed):
     gen = torch.Generator().manual_seed(seed)
     a = torch.randn(n, d, generator=gen) @ torch.randn(d, d, generator=gen)
     b = torch.randn(n + 5, d, generator=gen) * 1.5 + shift
-    assert diffusion.frechet_distance(a, b) == pytest.approx(_frechet_scipy(a, b), rel=1e-5, abs=1e-6)
+    assert sample_quality.frechet_distance(a, b) == pytest.approx(_frechet_scipy(a, b), rel=1e-5, abs=1e-6)
 
 
 def test_frechet_of_identical_sets_is_zero():
     a = torch.randn(200, 5)
-    assert abs(diffusion.frechet_distance(a, a)) < 1e-8
+    assert abs(sample_quality.frechet_distance(a, a)) < 1e-8
 
 
 def test_diversity():
     feats = torch.tensor([[0.0, 0.0], [3.0, 4.0], [1.0, 1.0], [1.0, 1.0]])
     labels = torch.tensor([0, 0, 1, 1])
-    assert diffusion.diversity(feats, labels) == pytest.approx(2.5)
+    assert sample_quality.diversity(feats, labels) == pytest.approx(2.5)
 
 
-@pytest.mark.parametrize("channels,in_channels,size", [((16, 32, 64), 1, 16), ((8, 16), 1, 12), ((32, 64), 4, 7)])
-def test_unet_shapes(channels, in_channels, size):
-    net = diffusion.UNet(in_channels=in_channels, channels=channels)
+@pytest.mark.parametrize("channels,in_channels,size,patch",
+                         [((16, 32, 64), 1, 16, 1), ((8, 16), 1, 12, 1), ((32, 64), 4, 7, 1), ((8, 16), 1, 28, 2)])
+def test_unet_shapes(channels, in_channels, size, patch):
+    net = unet.UNet(in_channels=in_channels, channels=channels, patch=patch)
     x = torch.randn(3, in_channels, size, size)
     out = net(x, torch.tensor([0, 10, 999]), torch.tensor([0, 9, 10]))
     assert out.shape == x.shape
 
 
+def test_time_embedding():
+    emb = unet.time_embedding(torch.tensor([0, 5]), 8)
+    assert emb.shape == (2, 8)
+    torch.testing.assert_close(emb[0], torch.cat([torch.zeros(4), torch.ones(4)]))
+
+
 def test_autoencoder_shapes():
-    ae = diffusion.Autoencoder(latent_channels=4)
+    ae = unet.Autoencoder(latent_channels=4)
     x = torch.rand(2, 1, 28, 28) * 2 - 1
     assert ae.encoder(x).shape == (2, 4, 7, 7) and ae(x).shape == x.shape
 
 
 def test_sample_is_seeded_and_guided():
     torch.manual_seed(0)
-    net = diffusion.UNet(channels=(8, 16), num_classes=3)
+    net = unet.UNet(channels=(8, 16), num_classes=3)
     s = diffusion.make_schedule("linear", 50)
     y = torch.tensor([0, 1, 2])
     kw = dict(num_steps=5, size=8)
@@ -172,53 +179,76 @@ def test_fit_denoiser_caches(tmp_path, monkeypatch):
     X, y = torch.rand(32, 1, 8, 8) * 2 - 1, torch.arange(32) % 3
     cfg = train.Config(num_epochs=1, batch_size=16, amp="off")
     torch.manual_seed(0)
-    net, hist = diffusion.fit_denoiser(diffusion.UNet(channels=(8,), num_classes=3), X, y, s, cfg)
+    net, hist = diffusion.fit_denoiser(unet.UNet(channels=(8,), num_classes=3), X, y, s, cfg)
     torch.manual_seed(0)
-    net2, hist2 = diffusion.fit_denoiser(diffusion.UNet(channels=(8,), num_classes=3), X, y, s, cfg)
+    net2, hist2 = diffusion.fit_denoiser(unet.UNet(channels=(8,), num_classes=3), X, y, s, cfg)
     assert not hist["cached"] and hist2["cached"]
     for p, q in zip(net.parameters(), net2.parameters()):
         torch.testing.assert_close(p, q)
 
 
+def test_reference_schedulers_are_diffusers():
+    ddpm, ddim = diffusion.reference_schedulers()
+    assert ddpm is diffusers.DDPMScheduler and ddim is diffusers.DDIMScheduler
+
+
 def test_bad_inputs():
     s = diffusion.make_schedule("linear", 10)
-    with pytest.raises(ValueError, match="agenda desconhecida"):
+    with pytest.raises(ValueError, match="kind deve ser uma de"):
         diffusion.make_schedule("quadratica")
-    with pytest.raises(TypeError, match="T deve ser um inteiro"):
+    with pytest.raises(TypeError, match="T deve ser um número inteiro"):
         diffusion.make_schedule("linear", 10.0)
-    with pytest.raises(ValueError, match="cada beta"):
+    with pytest.raises(ValueError, match="todos em"):
         diffusion.Schedule(torch.tensor([0.1, 1.5]))
     x = torch.zeros(2, 1, 4, 4)
     with pytest.raises(ValueError, match=r"t deve conter inteiros em \[0, 10\)"):
         diffusion.q_sample(x, torch.tensor([0, 10]), x, s)
+    with pytest.raises(TypeError, match="t deve ser um tensor"):
+        diffusion.q_sample(x, torch.tensor([0.0, 1.0]), x, s)
     with pytest.raises(ValueError, match="um passo por imagem"):
         diffusion.q_sample(x, torch.tensor([0]), x, s)
     with pytest.raises(ValueError, match="noise deve ter a forma"):
         diffusion.q_sample(x, torch.tensor([0, 1]), x[:1], s)
     with pytest.raises(TypeError, match="x0 deve ser um tensor"):
         diffusion.q_sample(np.zeros((2, 1, 4, 4)), torch.tensor([0, 1]), x, s)
-    with pytest.raises(ValueError, match="num_steps deve ser ≤ T"):
+    with pytest.raises(ValueError, match="num_steps deve ser um inteiro ≤ 10"):
         diffusion.timesteps(10, 11)
-    with pytest.raises(TypeError, match="num_steps deve ser um inteiro"):
+    with pytest.raises(TypeError, match="num_steps deve ser um número inteiro"):
         diffusion.timesteps(10, True)
+    with pytest.raises(ValueError, match="t_prev deve ser um inteiro ≤ 2"):
+        diffusion.ddim_step(x, 3, 5, x, s)
+    with pytest.raises(ValueError, match="eps deve ter a forma"):
+        diffusion.ddim_step(x[:1], 3, 1, x, s)
+    with pytest.raises(ValueError, match="noise deve ter a forma"):
+        diffusion.ddpm_step(x, 3, 1, x, x[:1], s)
     with pytest.raises(ValueError, match="múltipla de 8"):
-        diffusion.UNet(channels=(12,))
-    net = diffusion.UNet(channels=(8,), num_classes=3)
-    with pytest.raises(ValueError, match="amostrador desconhecido"):
+        unet.UNet(channels=(12,))
+    with pytest.raises(ValueError, match="dim deve ser par"):
+        unet.time_embedding(torch.tensor([1]), 5)
+    net = unet.UNet(channels=(8,), num_classes=3)
+    with pytest.raises(ValueError, match="x deve ter 1 canais"):
+        net(torch.zeros(1, 2, 4, 4), torch.tensor([0]), torch.tensor([0]))
+    with pytest.raises(ValueError, match="sampler deve ser uma de"):
         diffusion.sample(net, torch.tensor([0]), s, sampler="euler")
-    with pytest.raises(ValueError, match=r"rótulos devem estar em \[0, 3\)"):
+    with pytest.raises(ValueError, match="entre 0 e 2"):
         diffusion.sample(net, torch.tensor([3]), s)
-    with pytest.raises(TypeError, match="w deve ser um número finito"):
+    with pytest.raises(ValueError, match="w deve ser um número finito"):
         diffusion.sample(net, torch.tensor([0]), s, w=float("nan"))
+    with pytest.raises(TypeError, match="w deve ser um número real"):
+        diffusion.sample(net, torch.tensor([0]), s, w=True)
     with pytest.raises(ValueError, match="estritamente decrescente"):
         diffusion.sample(net, torch.tensor([0]), s, steps=[1, 5])
     with pytest.raises(ValueError, match="mesma dimensão"):
-        diffusion.frechet_distance(torch.randn(5, 2), torch.randn(5, 3))
+        sample_quality.frechet_distance(torch.randn(5, 2), torch.randn(5, 3))
     with pytest.raises(ValueError, match="pelo menos 2 linhas"):
-        diffusion.frechet_distance(torch.randn(1, 2), torch.randn(5, 2))
+        sample_quality.frechet_distance(torch.randn(1, 2), torch.randn(5, 2))
+    with pytest.raises(ValueError, match="não finitos"):
+        sample_quality.frechet_distance(torch.full((3, 2), float("nan")), torch.randn(5, 2))
     with pytest.raises(ValueError, match="labels tem"):
-        diffusion.diversity(torch.randn(4, 2), torch.tensor([0, 1]))
-    with pytest.raises(ValueError, match="p_uncond"):
+        sample_quality.diversity(torch.randn(4, 2), torch.tensor([0, 1]))
+    with pytest.raises(ValueError, match="p_uncond deve ser < 1"):
         diffusion.fit_denoiser(net, x, torch.tensor([0, 1]), s, train.Config(), p_uncond=1.0)
-    with pytest.raises(ValueError, match="X tem 2 imagens"):
+    with pytest.raises(ValueError, match="um rótulo por imagem"):
         diffusion.fit_denoiser(net, x, torch.tensor([0]), s, train.Config())
+    with pytest.raises(TypeError, match="cfg deve ser"):
+        diffusion.fit_denoiser(net, x, torch.tensor([0, 1]), s, {"lr": 1e-3})
