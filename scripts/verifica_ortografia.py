@@ -12,7 +12,8 @@ Termos em inglês vão em itálico neste livro. Por isso:
 A lista do projeto, `ortografia/palavras.txt`, tem uma palavra por linha (nomes próprios,
 siglas, nomes de bibliotecas e de modelos, termos técnicos usados sem itálico). Uma entrada
 toda em minúsculas aceita também a forma com maiúscula inicial ou toda em maiúsculas; uma
-entrada com maiúsculas só aceita a mesma grafia (ou toda em maiúsculas).
+entrada com maiúsculas só aceita a mesma grafia (ou toda em maiúsculas). Uma entrada entre
+asteriscos (``*overfitting*``) é um termo inglês que o en_US não conhece e só vale em itálico.
 
 Saída: ``arquivo:linha: palavra`` para cada palavra desconhecida; código de saída 1 se
 houver alguma. Precisa do hunspell e dos dicionários (pacotes Debian `hunspell`,
@@ -48,7 +49,11 @@ def carrega_lista(caminho: Path = PALAVRAS) -> set[str]:
     return palavras
 
 
-def na_lista(palavra: str, lista: set[str]) -> bool:
+def na_lista(palavra: str, lista: set[str], italico: bool = False) -> bool:
+    """Se a palavra está na lista; as entradas ``*assim*`` só valem no itálico."""
+    if italico and na_lista(palavra, {p[1:-1] for p in lista if p.startswith("*") and p.endswith("*")}):
+        return True
+    lista = {p for p in lista if not p.startswith("*")}
     if palavra in lista or palavra.upper() == palavra and any(p.upper() == palavra for p in lista):
         return True
     minuscula = palavra.lower()
@@ -104,11 +109,11 @@ def verifica(arquivos: list[Path], lista: set[str] | None = None) -> list[tuple[
     lista = carrega_lista() if lista is None else lista
     todos = list(tokens(arquivos))
     normais = sorted({p for _, _, p, it in todos if not it and not na_lista(p, lista)})
-    italicas = sorted({p for _, _, p, it in todos if it and not na_lista(p, lista)})
+    italicas = sorted({p for _, _, p, it in todos if it and not na_lista(p, lista, True)})
     erradas = {}
     for it, dicionarios, palavras in ((False, "pt_BR", normais), (True, "en_US,pt_BR", italicas)):
         erradas[it] = {p for p, partes in _hunspell(dicionarios, palavras).items()
-                       if not all(na_lista(q, lista) for q in partes)}
+                       if not all(na_lista(q, lista, it) for q in partes)}
     achados, vistos = [], set()
     for arquivo, num, palavra, it in todos:
         if palavra in erradas[it] and (arquivo, num, palavra) not in vistos:

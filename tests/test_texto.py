@@ -184,6 +184,10 @@ def test_lista_do_projeto_e_nomes_com_digitos(tmp_path):
     assert _ortografia(tmp_path, "O PyTorch calcula o softmax na GPU com a ResNet-18 em float32.\n") == []
 
 
+def test_termo_ingles_da_lista_so_vale_em_italico(tmp_path):
+    assert _ortografia(tmp_path, "Houve *overfitting* e depois overfitting.\n") == ["overfitting"]
+
+
 def test_codigo_matematica_e_alvos_nao_sao_conferidos(tmp_path):
     corpo = """\
     (cap-xyzw)=
@@ -221,7 +225,7 @@ def test_lista_de_palavras_ordenada_e_sem_repeticoes():
     linhas = (ROOT / "ortografia/palavras.txt").read_text(encoding="utf-8").splitlines()
     assert linhas[0].startswith("#")
     palavras = [p for p in linhas if p and not p.startswith("#")]
-    assert palavras == sorted(palavras, key=lambda p: (p.casefold(), p))
+    assert palavras == sorted(palavras, key=lambda p: (p.strip("*").casefold(), p))
     assert len(set(palavras)) == len(palavras)
     assert all(" " not in p for p in palavras)
 
