@@ -12,6 +12,14 @@ mkdir -p "$out" _build/extra
 toc=$out/_toc.yml
 printf 'format: jb-book\nroot: %s\nparts:\n  - caption: Capítulo\n    chapters:\n      - file: book/apendices/referencias\n' \
   "${chapter%.md}" > "$toc"
+# O glossário entra inteiro, e os outros arquivos do sumário entram como esboços (só os rótulos
+# e os títulos, sem código): assim os {term} e os {ref} para outros capítulos se resolvem, com o
+# título verdadeiro, sem executar o livro todo. Os esboços ficam em _esbocos/ (ignorado pelo git)
+# e somem no fim.
+stubs=_esbocos/$name
+rm -rf "$stubs"
+trap 'rm -rf "$stubs"' EXIT
+.venv/bin/python scripts/esbocos.py "$chapter" "$stubs" >> "$toc"
 .venv/bin/python scripts/invalidate_stale.py --cache "$out/_build/.jupyter_cache" >/dev/null
 export LIVRO_OFFLINE=1 LIVRO_BUILD=1
 start=$(date +%s)
