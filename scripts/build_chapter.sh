@@ -22,6 +22,9 @@ trap 'rm -rf "$stubs"' EXIT
 .venv/bin/python scripts/esbocos.py "$chapter" "$stubs" >> "$toc"
 .venv/bin/python scripts/invalidate_stale.py --cache "$out/_build/.jupyter_cache" >/dev/null
 export LIVRO_OFFLINE=1 LIVRO_BUILD=1
+# cache próprio do torch.compile: o padrão, em /tmp, é dividido por todos os processos da máquina,
+# e um .so pela metade deixado por uma compilação interrompida derruba as seguintes
+export TORCHINDUCTOR_CACHE_DIR=${TORCHINDUCTOR_CACHE_DIR:-$PWD/$out/_build/torchinductor}
 start=$(date +%s)
 .venv/bin/jupyter-book build . --toc "$toc" --path-output "$out" --builder html -n -W --keep-going
 echo "capítulo $name construído em $(( $(date +%s) - start )) s: $out/_build/html"
