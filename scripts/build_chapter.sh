@@ -21,6 +21,9 @@ rm -rf "$stubs"
 trap 'rm -rf "$stubs"' EXIT
 .venv/bin/python scripts/esbocos.py "$chapter" "$stubs" >> "$toc"
 .venv/bin/python scripts/invalidate_stale.py --cache "$out/_build/.jupyter_cache" >/dev/null
+# ambiente do Sphinx sempre novo (a execução continua no cache): uma construção incremental
+# guarda, por exemplo, a bibliografia antiga e falha com uma chave nova de referencias.bib
+rm -rf "$out/_build/.doctrees"
 export LIVRO_OFFLINE=1 LIVRO_BUILD=1
 # cache próprio do torch.compile: o padrão, em /tmp, é dividido por todos os processos da máquina,
 # e um .so pela metade deixado por uma compilação interrompida derruba as seguintes
