@@ -14,6 +14,8 @@ printf 'format: jb-book\nroot: %s\nparts:\n  - caption: Capítulo\n    chapters:
   "${chapter%.md}" > "$toc"
 .venv/bin/python scripts/invalidate_stale.py --cache "$out/_build/.jupyter_cache" >/dev/null
 export LIVRO_OFFLINE=1 LIVRO_BUILD=1
+# como o Makefile: com o ambiente do Binder preparado (make setup), o kernel roda nele
+if [ -f .venv-binder/kernel/kernels/python3/kernel.json ]; then export JUPYTER_PATH=$PWD/.venv-binder/kernel; fi
 start=$(date +%s)
 .venv/bin/jupyter-book build . --toc "$toc" --path-output "$out" --builder html -n -W --keep-going
 echo "capítulo $name construído em $(( $(date +%s) - start )) s: $out/_build/html"
