@@ -82,7 +82,8 @@ def main(argv=None):
     ap.add_argument("--package", default="code/livro")
     ap.add_argument("--name", default=None, help="nome de importação do pacote (padrão: nome da pasta)")
     ap.add_argument("--cache", default="_build/.jupyter_cache")
-    ap.add_argument("--extra", nargs="*", default=["requirements.txt", "binder/requirements.txt", "code/pyproject.toml"])
+    ap.add_argument("--extra", nargs="*",
+                    default=["requirements.txt", "binder/requirements.txt", "code/pyproject.toml"])
     args = ap.parse_args(argv)
 
     book, package = pathlib.Path(args.book), pathlib.Path(args.package)

@@ -224,8 +224,8 @@ def progress_problems(text):
     tqdm_lines = [line for line in lines if TQDM_LINE.search(line)]
     if len(tqdm_lines) >= 2:
         problems.append(f"{len(tqdm_lines)} linhas de barra de progresso (tqdm)")
-    same = {desc: n for desc, n in Counter(m.group("desc") for line in lines
-                                            if (m := ONE_LINE.match(line))).items() if n >= 2}
+    descs = Counter(m.group("desc") for m in map(ONE_LINE.match, lines) if m)
+    same = {desc: n for desc, n in descs.items() if n >= 2}
     if same:
         problems.append(f"o mesmo treino em várias linhas: {same}")
     epochs = [line for line in lines if EPOCH_LINE.match(line)]

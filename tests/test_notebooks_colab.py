@@ -76,15 +76,11 @@ def test_chapter1_notebook_runs_in_a_fresh_venv(tmp_path):
     env.update(PIP_RETRIES="0", PIP_DISABLE_PIP_VERSION_CHECK="1", LIVRO_OFFLINE="1", LIVRO_BUILD="1",
                PATH=f"{venv / 'bin'}:{env.get('PATH', '')}")
     script = (
-        "import sys, nbformat, nbclient\n"
+        "import nbformat, nbclient\n"
         f"nb = nbformat.read({str(notebook)!r}, as_version=4)\n"
-        # o kernel é o Python deste ambiente novo (não o kernelspec de outro ambiente)
-        "km_args = dict(kernel_name='python3')\n"
-        "client = nbclient.NotebookClient(nb, timeout=600, **km_args)\n"
-        "client.execute()\n"
         "nb.cells.append(nbformat.v4.new_code_cell('import livro, sys; print(livro.__file__); print(sys.prefix)'))\n"
-        "client = nbclient.NotebookClient(nb, timeout=600, **km_args)\n"
-        "client.execute()\n"
+        # o kernel python3 é o nativo do ipykernel: o Python deste ambiente novo
+        "nbclient.NotebookClient(nb, timeout=600, kernel_name='python3').execute()\n"
         "errors = [o for c in nb.cells if c.cell_type == 'code' for o in c.outputs if o.output_type == 'error']\n"
         "assert not errors, errors\n"
         "print(nb.cells[-1].outputs[0]['text'])\n"

@@ -1,12 +1,13 @@
 """Extensão Sphinx do livro: o botão "Abrir no Colab" de cada capítulo.
 
-O sphinx-book-theme só oferece o Colab para páginas cuja fonte é um ``.ipynb``; os capítulos
-são MyST Markdown. ``scripts/gera_notebooks.py`` guarda em ``notebooks/<nome>.ipynb`` uma cópia
-de cada capítulo executável, com uma primeira célula que instala o pacote ``livro``; esta
-extensão acrescenta ao menu de execução (o do foguete, ao lado do Binder) um item que abre esse
-notebook no Colab, direto do GitHub. Só as páginas com ``kernelspec`` (os capítulos) e com
-notebook gerado recebem o item; o endereço vem de ``repository.url`` e ``repository.branch``
-(``html_theme_options``) e de ``launch_buttons.colab_url``.
+O sphinx-book-theme aponta o Colab para a fonte da página, e a dos capítulos é MyST Markdown
+(``.md``), que o Colab não abre. ``scripts/gera_notebooks.py`` guarda em
+``notebooks/<nome>.ipynb`` uma cópia de cada capítulo executável, com uma primeira célula que
+instala o pacote ``livro``; esta extensão troca, no menu de execução (o do foguete, ao lado do
+Binder), o item do tema por um "Abrir no Colab" que abre esse notebook direto do GitHub. Só as
+páginas com ``kernelspec`` (os capítulos) e com notebook gerado recebem o item; o endereço vem
+de ``repository.url`` e ``repository.branch`` (``html_theme_options``) e de
+``launch_buttons.colab_url``.
 """
 
 from __future__ import annotations
@@ -33,21 +34,25 @@ def _add_colab(app, pagename, templatename, context, doctree):
     if doctree is None or "kernelspec" not in app.env.metadata.get(pagename, {}):
         return
     nome = Path(pagename).name
-    if not (Path(app.confdir) / PASTA / f"{nome}.ipynb").is_file():
-        return  # capítulo novo, ainda sem notebook: o teste de notebooks acusa
     url = colab_url(app.config.html_theme_options, nome)
     if url is None:
         return
-    button = {"type": "link", "text": "Colab", "tooltip": "Abrir no Colab",
-              "icon": "_static/images/logo_colab.png", "url": url, "label": "abrir-no-colab"}
     buttons = context.setdefault("header_buttons", [])
     group = next((b for b in buttons if b.get("label") == "launch-buttons"), None)
     if group is None:
         group = {"type": "group", "tooltip": "Executar o conteúdo interativo", "icon": "fas fa-rocket",
                  "buttons": [], "label": "launch-buttons"}
         buttons.append(group)
-    if not any(b.get("url") == url for b in group["buttons"]):
-        group["buttons"].insert(1 if group["buttons"] else 0, button)
+    # o tema põe um item do Colab que aponta para a fonte .md, que o Colab não abre: sai sempre
+    colab = url.split("/github/", 1)[0]
+    items = group["buttons"]
+    old = [i for i, b in enumerate(items) if str(b.get("url", "")).startswith(colab)]
+    where = old[0] if old else min(1, len(items))
+    items[:] = [b for b in items if not str(b.get("url", "")).startswith(colab)]
+    if not (Path(app.confdir) / PASTA / f"{nome}.ipynb").is_file():
+        return  # capítulo novo, ainda sem notebook: tests/test_notebooks_colab.py acusa
+    items.insert(where, {"type": "link", "text": "Colab", "tooltip": "Abrir no Colab",
+                         "icon": "_static/images/logo_colab.png", "url": url, "label": "abrir-no-colab"})
 
 
 def setup(app):
