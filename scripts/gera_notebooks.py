@@ -5,7 +5,7 @@ O Colab abre notebooks ``.ipynb`` direto do GitHub, mas os capítulos são MyST 
 (jupytext). Este script converte cada capítulo executável de ``_toc.yml`` (os que têm
 ``kernelspec`` no cabeçalho) num notebook sem saídas, com uma primeira célula que instala o
 pacote ``livro`` do repositório (``repository.url`` e ``repository.branch`` de ``_config.yml``)
-e os pacotes pequenos que os capítulos usam e que o Colab não traz. Os dados vêm de
+e, dos pacotes que os capítulos usam (os de ``binder/requirements.txt``), os que faltarem. Os dados vêm de
 ``livro.data``: no Colab, que tem internet, o Fashion-MNIST é baixado na primeira vez e fica no
 cache do usuário; os demais conjuntos vêm dentro de pacotes Python.
 
@@ -33,10 +33,6 @@ ROOT = pathlib.Path(__file__).resolve().parents[1]
 SAIDA = ROOT / "notebooks"
 COMANDO = "python scripts/gera_notebooks.py"
 
-# Pacotes que o Colab já traz: ficam sem versão na célula (instalados só se faltarem), para que a
-# célula nunca troque o PyTorch com CUDA do Colab nem force reiniciar o ambiente de execução.
-NO_COLAB = {"torch", "torchvision", "numpy", "scipy", "pandas", "matplotlib", "scikit-learn",
-            "scikit-image", "tqdm", "platformdirs", "psutil"}
 # Só servem para abrir o notebook (o Colab tem os seus).
 SO_JUPYTER = {"ipykernel", "jupytext"}
 
@@ -91,17 +87,20 @@ def capitulos(toc_path=ROOT / "_toc.yml"):
 
 
 def extras(binder=ROOT / "binder" / "requirements.txt"):
-    """Pacotes de ``binder/requirements.txt`` que a célula instala, além do ``livro``."""
+    """Pacotes de ``binder/requirements.txt`` que a célula instala além do ``livro``, sem versão.
+
+    Sem versão, o pip só instala o que falta: a célula nunca troca o PyTorch com CUDA, o NumPy ou o
+    pandas que o Colab já traz (trocá-los exigiria reiniciar o ambiente de execução; o mlxtend
+    fixado, por exemplo, pediria um NumPy mais novo que o do Colab).
+    """
     out = []
     for line in binder.read_text(encoding="utf-8").splitlines():
         line = line.split("#", 1)[0].strip()
         if not line or line.startswith(("-", ".", "/")):
             continue
         name = re.split(r"[=<>!~\[ ;]", line, maxsplit=1)[0]
-        key = name.lower().replace("_", "-")
-        if key in SO_JUPYTER:
-            continue
-        out.append(name if key in NO_COLAB else line)
+        if name.lower().replace("_", "-") not in SO_JUPYTER:
+            out.append(name)
     return out
 
 
@@ -109,8 +108,8 @@ def celula_instalacao(pacote, extra):
     pacotes = " ".join(f'"{p}"' if " " in p else p for p in [pacote, *extra])
     return (
         "# Primeira célula: prepara o ambiente (Colab ou outro Jupyter) para este capítulo.\n"
-        "# Instala o pacote `livro` do repositório do livro e os pacotes que os capítulos usam;\n"
-        "# os que o Colab já traz (PyTorch com GPU, NumPy, scikit-learn…) não são trocados.\n"
+        "# Instala o pacote `livro` do repositório do livro e os pacotes que os capítulos usam e\n"
+        "# que faltarem; os que o Colab já traz (PyTorch com GPU, NumPy, scikit-learn…) ficam.\n"
         "# Os dados vêm de `livro.data`: o Fashion-MNIST é baixado na primeira vez que um capítulo\n"
         "# o pede (o Colab tem internet) e fica no cache do usuário. O código usa a GPU quando o\n"
         "# ambiente de execução tem uma, e a CPU quando não tem, sem mudar uma linha.\n"

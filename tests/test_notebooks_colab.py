@@ -49,8 +49,10 @@ def test_notebooks_start_with_the_install_cell_and_have_no_outputs():
 
 def test_install_cell_keeps_colab_torch():
     cell = gera_notebooks.celula_instalacao("livro", gera_notebooks.extras())
-    assert "torch==" not in cell and "numpy==" not in cell  # nunca troca o PyTorch com CUDA do Colab
-    assert "myst-nb==" in cell  # os capítulos colam números com myst_nb.glue
+    # sem versões: só instala o que falta, nunca troca o PyTorch com CUDA nem o NumPy do Colab
+    assert "==" not in cell and "--upgrade" not in cell and " -U " not in cell
+    for name in ("myst-nb", "torchvision", "palmerpenguins"):  # o glue dos capítulos, os dados
+        assert f" {name}" in cell
 
 
 def test_chapter1_notebook_runs_in_a_fresh_venv(tmp_path):
