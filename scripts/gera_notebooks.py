@@ -7,7 +7,9 @@ O Colab abre notebooks ``.ipynb`` direto do GitHub, mas os capítulos são MyST 
 pacote ``livro`` do repositório (``repository.url`` e ``repository.branch`` de ``_config.yml``)
 e, dos pacotes que os capítulos usam (os de ``binder/requirements.txt``), os que faltarem. Os dados vêm de
 ``livro.data``: no Colab, que tem internet, o Fashion-MNIST é baixado na primeira vez e fica no
-cache do usuário; os demais conjuntos vêm dentro de pacotes Python.
+cache do usuário; os demais conjuntos vêm dentro de pacotes Python. No texto, o código do pacote
+que o capítulo mostra com ``{literalinclude}`` entra como bloco de código (o Colab não conhece a
+diretiva), os termos do glossário viram texto e os alvos de referência do MyST saem.
 
 A saída é determinística (JSON com chaves ordenadas, identificadores de célula derivados da
 posição, nenhuma data), e ``tests/test_notebooks_colab.py`` confere que os notebooks guardados no
@@ -20,10 +22,12 @@ repositório são os que este script gera. Depois de mudar um capítulo:
 """
 
 import argparse
+import ast
 import os
 import pathlib
 import re
 import sys
+import textwrap
 
 import jupytext
 import nbformat
@@ -37,6 +41,9 @@ COMANDO = "python scripts/gera_notebooks.py"
 SO_JUPYTER = {"ipykernel", "jupytext"}
 
 ALVO_MYST = re.compile(r"^\(([\w-]+)\)=\s*$", re.M)
+TERMO = re.compile(r"\{term\}`([^`<]*?)(?:<[^`>]*>)?`")
+LITERALINCLUDE = re.compile(r"^(`{3,}|:{3,})\{literalinclude\}[ \t]+(\S+)[ \t]*\n"  # abertura e arquivo
+                            r"((?::[\w-]+:[^\n]*\n)*)(.*?)^\1[ \t]*$", re.M | re.S)  # opções, fecho
 
 
 def _config():
@@ -108,18 +115,55 @@ def celula_instalacao(pacote, extra):
     pacotes = " ".join(f'"{p}"' if " " in p else p for p in [pacote, *extra])
     return (
         "# Primeira célula: prepara o ambiente (Colab ou outro Jupyter) para este capítulo.\n"
-        "# Instala o pacote `livro` do repositório do livro e os pacotes que os capítulos usam e\n"
-        "# que faltarem; os que o Colab já traz (PyTorch com GPU, NumPy, scikit-learn…) ficam.\n"
+        "# Sem o pacote `livro`, instala-o do repositório do livro, com os pacotes que os capítulos\n"
+        "# usam e que faltarem; os que o ambiente já traz (no Colab, o PyTorch com GPU, o NumPy, o\n"
+        "# scikit-learn…) ficam como estão. No Binder, o `livro` já vem instalado.\n"
         "# Os dados vêm de `livro.data`: o Fashion-MNIST é baixado na primeira vez que um capítulo\n"
         "# o pede (o Colab tem internet) e fica no cache do usuário. O código usa a GPU quando o\n"
         "# ambiente de execução tem uma, e a CPU quando não tem, sem mudar uma linha.\n"
-        f"%pip install -q {pacotes}"
+        "import importlib.util\n"
+        "\n"
+        "if importlib.util.find_spec(\"livro\") is None:\n"
+        f"    %pip install -q {pacotes}"
     )
 
 
-def _limpa_markdown(text):
-    """Tira os alvos de referência do MyST (``(cap-x)=``), que o Colab mostraria como texto."""
-    return ALVO_MYST.sub("", text).strip("\n")
+def _pyobject(path, name):
+    """Código-fonte de ``name`` (função, classe ou ``Classe.método``) no arquivo ``path``."""
+    lines = path.read_text(encoding="utf-8").splitlines()
+    body = ast.parse("\n".join(lines)).body
+    node = None
+    for part in name.split("."):
+        node = next((n for n in body if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef))
+                     and n.name == part), None)
+        if node is None:
+            raise SystemExit(f"{path}: {name} não encontrado (literalinclude :pyobject:)")
+        body = node.body
+    start = min([node.lineno, *(d.lineno for d in node.decorator_list)])
+    return textwrap.dedent("\n".join(lines[start - 1:node.end_lineno]))
+
+
+def _literalincludes(text, folder):
+    """Troca cada ``{literalinclude}`` com ``:pyobject:`` pelo código, num bloco Python."""
+
+    def replace(m):
+        path = (folder / m.group(2)).resolve()
+        options = dict(re.findall(r"^:([\w-]+):[ \t]*([^\n]*)$", m.group(3), re.M))
+        rel = path.relative_to(ROOT).as_posix()
+        if "pyobject" in options:
+            code, title = _pyobject(path, options["pyobject"]), f"{rel}: {options['pyobject']}"
+        else:
+            code, title = path.read_text(encoding="utf-8").rstrip("\n"), rel
+        return f"```python\n# {title}\n{code}\n```"
+
+    return LITERALINCLUDE.sub(replace, text)
+
+
+def _limpa_markdown(text, folder):
+    """Ajusta o MyST para o Colab: sem alvos ``(cap-x)=``, termos como texto, código incluído."""
+    text = ALVO_MYST.sub("", text)
+    text = TERMO.sub(lambda m: m.group(1).strip(), text)
+    return _literalincludes(text, folder).strip("\n")
 
 
 def notebook(chapter, pacote, extra):
@@ -127,7 +171,7 @@ def notebook(chapter, pacote, extra):
     cells = [nbformat.v4.new_code_cell(celula_instalacao(pacote, extra))]
     for cell in nb.cells:
         if cell.cell_type == "markdown":
-            text = _limpa_markdown(cell.source)
+            text = _limpa_markdown(cell.source, pathlib.Path(chapter).parent)
             if text:
                 cells.append(nbformat.v4.new_markdown_cell(text, metadata=dict(cell.metadata)))
         elif cell.cell_type == "code":

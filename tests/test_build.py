@@ -208,6 +208,8 @@ def test_colab_links_point_to_generated_notebooks():
             f"{link} aponta para um notebook que não existe; rode `python scripts/gera_notebooks.py`")
         anchor = next(a for a in soup(page).find_all("a", href=link))
         assert anchor.get("title") == "Abrir no Colab"
+        binder = [a["href"] for a in soup(page).find_all("a", href=True) if "mybinder.org" in a["href"]]
+        assert binder and all(h.endswith(f"urlpath=lab/tree/notebooks/{page.stem}.ipynb") for h in binder), binder
 
 
 # Linhas de progresso: as do tqdm (barra, taxa) e a linha única de ``livro.train.progress_bar``

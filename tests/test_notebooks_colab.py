@@ -41,6 +41,8 @@ def test_notebooks_start_with_the_install_cell_and_have_no_outputs():
         first = "".join(nb["cells"][0]["source"])
         assert nb["cells"][0]["cell_type"] == "code" and "%pip install" in first and url in first, path.name
         assert "LIVRO_OFFLINE" not in first  # no Colab, os dados vêm pelo download de livro.data
+        text = path.read_text(encoding="utf-8")
+        assert "{literalinclude}" not in text and "{term}" not in text, path.name  # o Colab não as conhece
         for cell in nb["cells"]:
             if cell["cell_type"] == "code":
                 assert cell["outputs"] == [] and cell["execution_count"] is None, path.name

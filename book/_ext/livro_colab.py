@@ -4,7 +4,8 @@ O sphinx-book-theme aponta o Colab para a fonte da página, e a dos capítulos �
 (``.md``), que o Colab não abre. ``scripts/gera_notebooks.py`` guarda em
 ``notebooks/<nome>.ipynb`` uma cópia de cada capítulo executável, com uma primeira célula que
 instala o pacote ``livro``; esta extensão troca, no menu de execução (o do foguete, ao lado do
-Binder), o item do tema por um "Abrir no Colab" que abre esse notebook direto do GitHub. Só as
+Binder), o item do tema por um "Abrir no Colab" que abre esse notebook direto do GitHub, e
+aponta o Binder para o mesmo notebook (a fonte ``.md`` abriria como texto no JupyterLab). Só as
 páginas com ``kernelspec`` (os capítulos) e com notebook gerado recebem o item; o endereço vem
 de ``repository.url`` e ``repository.branch`` (``html_theme_options``) e de
 ``launch_buttons.colab_url``.
@@ -51,6 +52,10 @@ def _add_colab(app, pagename, templatename, context, doctree):
     items[:] = [b for b in items if not str(b.get("url", "")).startswith(colab)]
     if not (Path(app.confdir) / PASTA / f"{nome}.ipynb").is_file():
         return  # capítulo novo, ainda sem notebook: tests/test_notebooks_colab.py acusa
+    # o Binder também abre o notebook: a fonte .md abriria no editor de texto do JupyterLab
+    for item in items:
+        if "urlpath=" in str(item.get("url", "")):
+            item["url"] = re.sub(r"(urlpath=(?:lab/)?tree/).*$", rf"\g<1>{PASTA}/{nome}.ipynb", item["url"])
     items.insert(where, {"type": "link", "text": "Colab", "tooltip": "Abrir no Colab",
                          "icon": "_static/images/logo_colab.png", "url": url, "label": "abrir-no-colab"})
 
