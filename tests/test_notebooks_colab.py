@@ -17,20 +17,22 @@ gera_notebooks = importlib.import_module("gera_notebooks") if importlib.util.fin
 REGENERATE = "python scripts/gera_notebooks.py"
 
 
-def test_committed_notebooks_match_the_chapters(tmp_path):
-    expected = gera_notebooks.gera(tmp_path)
+@pytest.fixture(scope="module")
+def generated(tmp_path_factory):
+    return gera_notebooks.gera(tmp_path_factory.mktemp("notebooks"))
+
+
+def test_committed_notebooks_match_the_chapters(generated):
     committed = {p.name: p.read_text(encoding="utf-8") for p in (ROOT / "notebooks").glob("*.ipynb")}
-    assert set(committed) == set(expected), (
-        f"notebooks/ não corresponde aos capítulos do sumário: faltam {sorted(set(expected) - set(committed))}, "
-        f"sobram {sorted(set(committed) - set(expected))}; rode `{REGENERATE}`")
-    stale = sorted(name for name in expected if committed[name] != expected[name])
+    assert set(committed) == set(generated), (
+        f"notebooks/ não corresponde aos capítulos do sumário: faltam {sorted(set(generated) - set(committed))}, "
+        f"sobram {sorted(set(committed) - set(generated))}; rode `{REGENERATE}`")
+    stale = sorted(name for name in generated if committed[name] != generated[name])
     assert not stale, f"notebooks desatualizados em relação aos capítulos: {stale}; rode `{REGENERATE}`"
 
 
-def test_generation_is_deterministic(tmp_path):
-    first = gera_notebooks.gera(tmp_path / "a")
-    second = gera_notebooks.gera(tmp_path / "b")
-    assert first == second
+def test_generation_is_deterministic(generated, tmp_path):
+    assert gera_notebooks.gera(tmp_path) == generated
 
 
 def test_notebooks_start_with_the_install_cell_and_have_no_outputs():
