@@ -35,7 +35,6 @@ import yaml
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 SAIDA = ROOT / "notebooks"
-COMANDO = "python scripts/gera_notebooks.py"
 
 # Só servem para abrir o notebook (o Colab tem os seus).
 SO_JUPYTER = {"ipykernel", "jupytext"}
