@@ -28,6 +28,8 @@ export LIVRO_OFFLINE=1 LIVRO_BUILD=1
 # cache próprio do torch.compile: o padrão, em /tmp, é dividido por todos os processos da máquina,
 # e um .so pela metade deixado por uma compilação interrompida derruba as seguintes
 export TORCHINDUCTOR_CACHE_DIR=${TORCHINDUCTOR_CACHE_DIR:-$PWD/$out/_build/torchinductor}
+# como o Makefile: com o ambiente do Binder preparado (make setup), o kernel roda nele
+if [ -f .venv-binder/kernel/kernels/python3/kernel.json ]; then export JUPYTER_PATH=$PWD/.venv-binder/kernel; fi
 start=$(date +%s)
 .venv/bin/jupyter-book build . --toc "$toc" --path-output "$out" --builder html -n -W --keep-going
 echo "capítulo $name construído em $(( $(date +%s) - start )) s: $out/_build/html"
