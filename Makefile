@@ -21,6 +21,9 @@ STRICT := -n -W --keep-going
 export LIVRO_OFFLINE := 1
 export LIVRO_BUILD := 1
 export PYDEVD_DISABLE_FILE_VALIDATION := 1
+# cache do torch.compile desta cópia: o padrão, em /tmp, é dividido pela máquina, e um .so pela
+# metade deixado por uma compilação interrompida derruba as seguintes
+export TORCHINDUCTOR_CACHE_DIR := $(CURDIR)/_build/torchinductor
 # o kernelspec "python3" desta pasta vem antes do da .venv (JUPYTER_PATH tem precedência)
 export JUPYTER_PATH := $(CURDIR)/$(KERNELS)
 
