@@ -15,9 +15,7 @@ import ast
 import gettext
 import importlib.metadata
 import json
-import os
 import platform
-import re
 import time
 from pathlib import Path
 
@@ -320,46 +318,6 @@ def _install_translations(app):
     locale.translators[key] = _PreferredTranslations(BOOKTHEME_PT_BR, locale.translators.get(key))
 
 
-# --------------------------------------------------------------------------- capítulo isolado
-
-
-def _book_targets(srcdir):
-    """Rótulos ``(nome)=`` de todos os arquivos de ``book/`` e os termos do glossário, em minúsculas."""
-    book = Path(srcdir) / "book"
-    labels, terms = set(), set()
-    for path in book.rglob("*.md"):
-        labels.update(m.lower() for m in re.findall(r"^\(([\w-]+)\)=\s*$", path.read_text(), re.M))
-    glossary = book / "apendices" / "glossario.md"
-    if glossary.exists():
-        inside = False
-        for line in glossary.read_text().splitlines():
-            if line.startswith("```{glossary}"):
-                inside = True
-            elif line.startswith("```"):
-                inside = False
-            elif inside and line.strip() and not line[0].isspace():
-                terms.add(line.strip().lower())
-    return labels, terms
-
-
-def _outside_isolated_build(app, env, node, contnode):
-    """Num capítulo construído sozinho (``scripts/build_chapter.sh``, variável
-    ``LIVRO_CAPITULO_ISOLADO``), uma referência a um rótulo ou termo que existe em outro
-    arquivo do livro, fora do sumário desta construção, vira texto simples em vez de aviso;
-    a construção do livro inteiro continua a conferir todas. Um alvo que não existe em
-    lugar nenhum continua a avisar."""
-    if not os.environ.get("LIVRO_CAPITULO_ISOLADO") or node.get("refdomain") != "std":
-        return None
-    if not hasattr(app, "livro_book_targets"):
-        app.livro_book_targets = _book_targets(app.srcdir)
-    labels, terms = app.livro_book_targets
-    target = node.get("reftarget", "").lower()
-    kind = node.get("reftype")
-    if (kind in ("ref", "numref") and target in labels) or (kind == "term" and target in terms):
-        return contnode
-    return None
-
-
 def setup(app):
     app.connect("builder-inited", _install_translations)
     app.setup_extension("sphinx_proof")
@@ -375,6 +333,5 @@ def setup(app):
     app.connect("html-page-context", _dedupe_scripts, priority=900)
     app.connect("env-get-outdated", _always_reread)
     app.connect("env-purge-doc", _purge)
-    app.connect("missing-reference", _outside_isolated_build)
     return {"version": "0.1", "parallel_read_safe": False, "parallel_write_safe": True,
             "env_version": 1}
