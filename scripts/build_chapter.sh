@@ -13,7 +13,8 @@ toc=$out/_toc.yml
 printf 'format: jb-book\nroot: %s\nparts:\n  - caption: Capítulo\n    chapters:\n      - file: book/apendices/referencias\n' \
   "${chapter%.md}" > "$toc"
 .venv/bin/python scripts/invalidate_stale.py --cache "$out/_build/.jupyter_cache" >/dev/null
-export LIVRO_OFFLINE=1 LIVRO_BUILD=1
+# ligações para outros capítulos e para o glossário viram texto (ver book/_ext/livro_ext.py)
+export LIVRO_OFFLINE=1 LIVRO_BUILD=1 LIVRO_CAPITULO_ISOLADO=1
 start=$(date +%s)
 .venv/bin/jupyter-book build . --toc "$toc" --path-output "$out" --builder html -n -W --keep-going
 echo "capítulo $name construído em $(( $(date +%s) - start )) s: $out/_build/html"
