@@ -354,7 +354,7 @@ def _book_index(app):
             block = re.search(r"```\{glossary\}\n(.*?)\n```", "\n".join(lines), re.S)
             for line in (block.group(1).splitlines() if block else []):
                 if line.strip() and not line[0].isspace():
-                    terms.add(line.strip().lower())
+                    terms.add(line.strip().replace("*", "").lower())  # o termo sem itálico
     app.livro_book_index = (labels, terms)
     return app.livro_book_index
 
