@@ -15,9 +15,7 @@ import ast
 import gettext
 import importlib.metadata
 import json
-import os
 import platform
-import re
 import time
 from pathlib import Path
 
@@ -320,68 +318,6 @@ def _install_translations(app):
     locale.translators[key] = _PreferredTranslations(BOOKTHEME_PT_BR, locale.translators.get(key))
 
 
-# --------------------------------------------------------------------------- capítulo isolado
-
-ISOLATED_ENV = "LIVRO_CAPITULO_ISOLADO"
-
-
-def _book_index(app):
-    """Rótulos (título, número do capítulo) e termos do glossário do livro inteiro, lidos dos .md."""
-    cached = getattr(app, "livro_book_index", None)
-    if cached is not None:
-        return cached
-    import yaml
-
-    root = Path(app.srcdir)
-    numbers, count = {}, 0
-    toc = yaml.safe_load((root / "_toc.yml").read_text(encoding="utf-8"))
-    for part in toc.get("parts", []):
-        for chapter in part.get("chapters", []):
-            if part.get("numbered"):
-                count += 1
-                numbers[chapter["file"]] = count
-    labels, terms = {}, set()
-    for path in sorted((root / "book").rglob("*.md")):
-        lines = path.read_text(encoding="utf-8").splitlines()
-        doc = str(path.relative_to(root).with_suffix(""))
-        for i, line in enumerate(lines):
-            match = re.fullmatch(r"\(([\w-]+)\)=", line.strip())
-            if match and i + 1 < len(lines) and lines[i + 1].startswith("#"):
-                heading = lines[i + 1]
-                title = heading.lstrip("#").strip().replace("*", "")
-                labels[match.group(1)] = (title, numbers.get(doc) if heading.startswith("# ") else None)
-        if path.name == "glossario.md":
-            block = re.search(r"```\{glossary\}\n(.*?)\n```", "\n".join(lines), re.S)
-            for line in (block.group(1).splitlines() if block else []):
-                if line.strip() and not line[0].isspace():
-                    terms.add(line.strip().replace("*", "").lower())  # o termo sem itálico
-    app.livro_book_index = (labels, terms)
-    return app.livro_book_index
-
-
-def _isolated_reference(app, env, node, contnode):
-    """No capítulo construído sozinho (``scripts/build_chapter.sh``), ligações para outros capítulos
-    e para o glossário, que não entram no sumário isolado, viram texto, desde que o alvo exista no
-    livro: um rótulo ou termo inexistente continua falhando a construção estrita."""
-    if not os.environ.get(ISOLATED_ENV) or node.get("refdomain") != "std":
-        return None
-    labels, terms = _book_index(app)
-    reftype, target = node.get("reftype"), node.get("reftarget", "")
-    if reftype == "term" and target.lower() in terms:
-        return nodes.inline(contnode.astext(), contnode.astext())
-    if reftype in ("ref", "numref") and target in labels:
-        title, number = labels[target]
-        if reftype == "ref":
-            text = contnode.astext() if node.get("refexplicit") else title
-        elif number is None:
-            return None
-        else:
-            text = contnode.astext().replace("%s", str(number)).replace("{number}", str(number))
-            text = text.replace("{name}", title)
-        return nodes.inline(text, text)
-    return None
-
-
 def setup(app):
     app.connect("builder-inited", _install_translations)
     app.setup_extension("sphinx_proof")
@@ -397,6 +333,5 @@ def setup(app):
     app.connect("html-page-context", _dedupe_scripts, priority=900)
     app.connect("env-get-outdated", _always_reread)
     app.connect("env-purge-doc", _purge)
-    app.connect("missing-reference", _isolated_reference)
     return {"version": "0.1", "parallel_read_safe": False, "parallel_write_safe": True,
             "env_version": 1}
