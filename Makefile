@@ -2,6 +2,7 @@
 #   make book   → HTML em _build/html e PDF em _build/latex/livro.pdf
 #   make test   → testes do pacote, construção estrita (--all) e testes do que foi gerado
 #   make rapido → reconstrói só o que mudou (HTML), sem preparar nada
+#   make texto  → confere a ortografia e os números fora de glue (scripts/verifica_*.py)
 SHELL := /bin/bash
 .SHELLFLAGS := -eo pipefail -c
 .DEFAULT_GOAL := book
@@ -17,7 +18,7 @@ export LIVRO_OFFLINE := 1
 export LIVRO_BUILD := 1
 export PYDEVD_DISABLE_FILE_VALIDATION := 1
 
-.PHONY: book test rapido setup sistema html html-strict pdf unit clean
+.PHONY: book test rapido setup sistema html html-strict pdf unit texto clean
 
 book: setup html pdf
 
@@ -45,6 +46,11 @@ _vendor/static/mathjax/tex-chtml.js: scripts/vendor-mathjax.sh
 
 unit:
 	$(PY) -m pytest -q tests --ignore=tests/test_build.py --ignore=tests/test_browser.py
+
+# ortografia e números fora de glue no livro inteiro (também em tests/test_texto.py, via unit)
+texto: sistema
+	$(PY) scripts/verifica_ortografia.py
+	$(PY) scripts/verifica_numeros.py
 
 _build/extra:
 	mkdir -p $@
