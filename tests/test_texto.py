@@ -252,3 +252,26 @@ def test_livro_sem_palavras_desconhecidas():
 def test_livro_sem_numeros_fora_de_glue():
     r = _roda("verifica_numeros.py")
     assert r.returncode == 0, r.stdout[-4000:] + r.stderr
+
+
+# ---- esboços para construir um capítulo isolado --------------------------------------------
+
+def test_esboco_guarda_rotulos_e_titulos_e_ignora_codigo():
+    import esbocos
+
+    texto = CABECALHO + textwrap.dedent("""\
+    (cap-x)=
+    # Título do capítulo
+
+    Texto com {term}`termo` e {glue:text}`capx-a`.
+
+    ```{code-cell} ipython3
+    # um comentário, não um título
+    ```
+
+    ## Seção sem rótulo
+
+    (capx-secao)=
+    ### Seção com rótulo
+    """)
+    assert esbocos.esboco(texto) == "(cap-x)=\n# Título do capítulo\n\n(capx-secao)=\n## Seção com rótulo\n\n"
