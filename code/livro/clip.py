@@ -237,6 +237,7 @@ class CLIP(nn.Module):
         super().__init__()
         self.size = _int("size", size, 8)
         _int("dim", dim, 8)
+        _int("depth", depth, 0)
         if image_net not in ("plain", "factored"):
             raise ValueError(f"image_net deve ser 'plain' ou 'factored', recebi {image_net!r}")
         if not (isinstance(init_temperature, (int, float)) and not isinstance(init_temperature, bool)
@@ -246,7 +247,8 @@ class CLIP(nn.Module):
         self.image_proj = nn.Linear(dim, dim)
         self.word = nn.Embedding(len(VOCAB), dim)
         self.pos = nn.Parameter(0.02 * torch.randn(1, MAX_LEN, dim))
-        self.text_net = attention.Encoder(dim, depth, num_heads, mlp_ratio=2)
+        # depth = 0: sem autoatenção; cada palavra passa só por uma LayerNorm (um "saco de palavras")
+        self.text_net = attention.Encoder(dim, depth, num_heads, mlp_ratio=2) if depth else nn.LayerNorm(dim)
         self.text_proj = nn.Linear(dim, dim)
         scale = torch.tensor(math.log(1 / init_temperature))
         self.logit_scale = nn.Parameter(scale, requires_grad=learn_scale)
@@ -264,7 +266,10 @@ class CLIP(nn.Module):
         _tensor("tokens", tokens, 2)
         keep = tokens != 0                                            # (n, L): palavras de verdade
         x = self.word(tokens) + self.pos[:, :tokens.shape[1]]
-        x = self.text_net(x, mask=keep[:, None, None, :])
+        if isinstance(self.text_net, attention.Encoder):
+            x = self.text_net(x, mask=keep[:, None, None, :])
+        else:
+            x = self.text_net(x)
         x = (x * keep[..., None]).sum(1) / keep.sum(1, keepdim=True)  # média das palavras
         return F.normalize(self.text_proj(x), dim=-1)
 
