@@ -133,19 +133,38 @@ def test_bad_input():
         clip.unpack(torch.randn(2, 5), 24)
 
 
-def test_factored_branches():
+def test_factored_image_net_shapes():
     torch.manual_seed(0)
     net = clip.CLIP(size=24, dim=32, image_net="factored")
     p = clip.make_pairs(5, seed=0)
-    for branch in ("shape", "color"):
-        out = clip.encode_branch(net, p.images, branch)
-        assert out.shape == (5, 32)
-    with pytest.raises(ValueError, match="branch"):
-        clip.encode_branch(net, p.images, "textura")
-    with pytest.raises(TypeError, match="factored"):
-        clip.encode_branch(clip.CLIP(size=24, dim=32), p.images, "shape")
+    assert net.image_patches(p.images).shape == (5, 36, 32)
     with pytest.raises(ValueError, match="image_net"):
         clip.CLIP(image_net="vit")
-    # o ramo de forma não vê a cor: trocar vermelho por azul quase não muda as suas saídas
+    # o ramo de forma recebe uma imagem de um canal só: o brilho
     gray = net.image_net.shape_net(p.images.amax(1, keepdim=True))
     assert gray.shape == (5, 24, 6, 6)
+
+
+def test_text_without_attention_is_a_bag_of_words():
+    """Com depth=0 cada palavra não vê as outras: as diferenças entre legendas se somam."""
+    torch.manual_seed(0)
+    net = clip.CLIP(size=24, dim=32, depth=0)
+    tok = clip.tokenize(["um círculo vermelho", "um quadrado vermelho", "um círculo azul", "um quadrado azul"])
+    keep = (tok != 0)[..., None]
+    feats = (net.text_net(net.word(tok) + net.pos) * keep).sum(1) / keep.sum(1)
+    torch.testing.assert_close(feats[0] - feats[1], feats[2] - feats[3])
+    assert clip.encode_texts(net, ["um círculo"]).shape == (1, 32)
+    with pytest.raises(ValueError, match="depth"):
+        clip.CLIP(depth=-1)
+
+
+def test_combo_mask():
+    p = clip.make_pairs(60, seed=2)
+    mask = clip.combo_mask(p, ((0, 0), (2, 3)))
+    expected = ((p.shape == 0) & (p.color == 0)) | ((p.shape == 2) & (p.color == 3))
+    assert torch.equal(mask, expected)
+    assert not clip.combo_mask(p, ()).any()
+    with pytest.raises(ValueError, match="combos"):
+        clip.combo_mask(p, ((3, 0),))
+    with pytest.raises(TypeError, match="pairs"):
+        clip.combo_mask(p.shape, ((0, 0),))

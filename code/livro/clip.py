@@ -3,7 +3,7 @@
 As imagens vêm de :func:`livro.shapes.make_scenes` (um objeto por cena, quatro
 cores, três formas) e as legendas são montadas aqui, palavra por palavra, a
 partir dos atributos do objeto: forma, cor, tamanho e posição. O codificador de
-texto usa os blocos do capítulo 11 (:class:`livro.attention.Encoder`); o de
+texto usa os blocos de :class:`livro.attention.Encoder`; o de
 imagem é uma pequena rede convolucional. A perda contrastiva simétrica, o
 *recall@k* e a classificação *zero-shot* são escritos à mão.
 
@@ -22,7 +22,7 @@ from . import attention, device, shapes
 
 __all__ = ["SHAPES", "COLORS", "VOCAB", "Pairs", "make_pairs", "tokenize", "pack", "unpack",
            "clip_loss", "positives", "diagonal_loss", "multi_positive_loss", "CLIP", "FactoredImageNet",
-           "plain_image_net", "caption_targets", "encode_images", "encode_branch", "encode_texts",
+           "plain_image_net", "caption_targets", "combo_mask", "encode_images", "encode_texts",
            "zero_shot", "recall_at_k"]
 
 SHAPES = shapes.CLASSES                     # círculo, quadrado, triângulo
@@ -121,6 +121,20 @@ def make_pairs(n, size=24, held_out=(), partial=0.0, seed=0):
         said_color.append(-1 if k == "shape" else int(color[i]))
     return Pairs(scenes.images[keep], captions, shape, color, torch.tensor(said_shape), torch.tensor(said_color),
                  boxes)
+
+
+def combo_mask(pairs, combos):
+    """Máscara ``(n,)`` booleana: o par ``i`` é de uma das combinações ``(forma, cor)`` em ``combos``?"""
+    if not isinstance(pairs, Pairs):
+        raise TypeError(f"pairs deve ser um clip.Pairs, recebi {type(pairs).__name__}")
+    combos = [tuple(c) for c in combos]
+    if any(len(c) != 2 or not (0 <= c[0] < len(SHAPES) and 0 <= c[1] < len(COLORS)) for c in combos):
+        raise ValueError(f"combos deve ter pares (forma, cor) em [0, {len(SHAPES)}) × [0, {len(COLORS)}), "
+                         f"recebi {combos}")
+    out = torch.zeros(len(pairs), dtype=torch.bool)
+    for s, c in combos:
+        out |= (pairs.shape == s) & (pairs.color == c)
+    return out
 
 
 def tokenize(captions):
@@ -227,9 +241,11 @@ class CLIP(nn.Module):
     """Dois codificadores que levam imagens e legendas ao mesmo espaço de ``dim`` números.
 
     Imagem: :func:`plain_image_net` ou :class:`FactoredImageNet`, e a média espacial.
-    Texto: embeddings de palavras, posições aprendidas, ``depth`` blocos do capítulo 11 e a
-    média das palavras não vazias. Cada lado termina numa projeção linear e numa normalização
-    L2. ``logit_scale`` é o log da escala (o inverso da temperatura), aprendido se ``learn_scale``.
+    Texto: embeddings de palavras, posições aprendidas, ``depth`` blocos de ``attention.Encoder``
+    e a média das palavras não vazias. Com ``depth=0`` não há autoatenção: cada palavra passa
+    só por uma ``LayerNorm``, sem ver as outras, e a legenda é a média delas. Cada lado termina
+    numa projeção linear e numa normalização L2. ``logit_scale`` é o log da escala (o inverso
+    da temperatura), aprendido se ``learn_scale``.
     """
 
     def __init__(self, size=24, dim=64, depth=1, num_heads=4, init_temperature=0.07, learn_scale=True,
@@ -237,6 +253,7 @@ class CLIP(nn.Module):
         super().__init__()
         self.size = _int("size", size, 8)
         _int("dim", dim, 8)
+        _int("depth", depth, 0)
         if image_net not in ("plain", "factored"):
             raise ValueError(f"image_net deve ser 'plain' ou 'factored', recebi {image_net!r}")
         if not (isinstance(init_temperature, (int, float)) and not isinstance(init_temperature, bool)
@@ -246,7 +263,8 @@ class CLIP(nn.Module):
         self.image_proj = nn.Linear(dim, dim)
         self.word = nn.Embedding(len(VOCAB), dim)
         self.pos = nn.Parameter(0.02 * torch.randn(1, MAX_LEN, dim))
-        self.text_net = attention.Encoder(dim, depth, num_heads, mlp_ratio=2)
+        # depth = 0: sem autoatenção; cada palavra passa só por uma LayerNorm (um "saco de palavras")
+        self.text_net = attention.Encoder(dim, depth, num_heads, mlp_ratio=2) if depth else nn.LayerNorm(dim)
         self.text_proj = nn.Linear(dim, dim)
         scale = torch.tensor(math.log(1 / init_temperature))
         self.logit_scale = nn.Parameter(scale, requires_grad=learn_scale)
@@ -264,7 +282,10 @@ class CLIP(nn.Module):
         _tensor("tokens", tokens, 2)
         keep = tokens != 0                                            # (n, L): palavras de verdade
         x = self.word(tokens) + self.pos[:, :tokens.shape[1]]
-        x = self.text_net(x, mask=keep[:, None, None, :])
+        if isinstance(self.text_net, attention.Encoder):
+            x = self.text_net(x, mask=keep[:, None, None, :])
+        else:
+            x = self.text_net(x)
         x = (x * keep[..., None]).sum(1) / keep.sum(1, keepdim=True)  # média das palavras
         return F.normalize(self.text_proj(x), dim=-1)
 
@@ -330,27 +351,3 @@ def diagonal_loss(logits, target):
 def multi_positive_loss(logits, target):
     """Perda de ``train.fit`` com vários positivos: toda legenda verdadeira para a imagem conta (:func:`positives`)."""
     return clip_loss(logits, positives(target))
-
-
-@torch.no_grad()
-def encode_branch(net, images, branch):
-    """Embeddings ``(n, dim)`` vindos de um só ramo de um :class:`FactoredImageNet`, na CPU.
-
-    ``branch="shape"`` zera os canais de cor antes da média e da projeção; ``"color"`` zera
-    os de forma. Assim a cor de uma imagem é perguntada só ao ramo que vê a cor.
-    """
-    if not isinstance(getattr(net, "image_net", None), FactoredImageNet):
-        raise TypeError("encode_branch precisa de um CLIP com image_net='factored'")
-    if branch not in ("shape", "color"):
-        raise ValueError(f"branch deve ser 'shape' ou 'color', recebi {branch!r}")
-    _tensor("images", images, 4)
-    was = net.training
-    net.eval()
-    feats = net.image_net(device.to_model(net, images)).mean((2, 3))     # (n, dim)
-    split = net.image_net.shape_net[-2].out_channels                   # canais do ramo de forma
-    keep = torch.zeros_like(feats)
-    keep[:, :split] = branch == "shape"
-    keep[:, split:] = branch == "color"
-    out = F.normalize(net.image_proj(feats * keep), dim=-1).cpu()
-    net.train(was)
-    return out
