@@ -2,6 +2,7 @@
 #   make book   → HTML em _build/html e PDF em _build/latex/livro.pdf
 #   make test   → testes do pacote, construção estrita (--all) e testes do que foi gerado
 #   make rapido → reconstrói só o que mudou (HTML), sem preparar nada
+#   make texto  → confere a ortografia e os números fora de glue (scripts/verifica_*.py)
 SHELL := /bin/bash
 .SHELLFLAGS := -eo pipefail -c
 .DEFAULT_GOAL := book
@@ -9,6 +10,10 @@ SHELL := /bin/bash
 PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
+# O kernel que executa os capítulos roda num segundo ambiente, feito só com binder/requirements.txt:
+# a construção estrita (--all) é também a execução de cada capítulo no ambiente do Binder.
+BINDER := .venv-binder
+KERNELS := $(BINDER)/kernel
 JB := $(VENV)/bin/jupyter-book
 STRICT := -n -W --keep-going
 
@@ -16,8 +21,13 @@ STRICT := -n -W --keep-going
 export LIVRO_OFFLINE := 1
 export LIVRO_BUILD := 1
 export PYDEVD_DISABLE_FILE_VALIDATION := 1
+# cache do torch.compile desta cópia: o padrão, em /tmp, é dividido pela máquina, e um .so pela
+# metade deixado por uma compilação interrompida derruba as seguintes
+export TORCHINDUCTOR_CACHE_DIR := $(CURDIR)/_build/torchinductor
+# o kernelspec "python3" desta pasta vem antes do da .venv (JUPYTER_PATH tem precedência)
+export JUPYTER_PATH := $(CURDIR)/$(KERNELS)
 
-.PHONY: book test rapido setup sistema html html-strict pdf unit clean
+.PHONY: book test rapido setup sistema html html-strict pdf unit texto clean
 
 book: setup html pdf
 
@@ -28,7 +38,7 @@ rapido:
 	$(PY) scripts/invalidate_stale.py
 	$(JB) build . --builder html $(STRICT)
 
-setup: sistema $(VENV)/.instalado _vendor/static/mathjax/tex-chtml.js
+setup: sistema $(VENV)/.instalado $(BINDER)/.instalado _vendor/static/mathjax/tex-chtml.js
 
 sistema:
 	@bash scripts/setup-system.sh
@@ -40,11 +50,28 @@ $(VENV)/.instalado: requirements.txt code/pyproject.toml
 	echo "c.IPKernelApp.log_level = 'ERROR'" > $(VENV)/etc/ipython/ipython_kernel_config.py
 	touch $@
 
+# Sem novas tentativas: onde o índice de rodas só-CPU do PyTorch não responde, o pip segue para o
+# PyPI, que tem as mesmas versões. O kernel importa o `livro` desta cópia (PYTHONPATH), para que
+# uma mudança no pacote valha sem reinstalar.
+$(BINDER)/.instalado: binder/requirements.txt code/pyproject.toml scripts/kernel_binder.py
+	rm -rf $(BINDER)
+	$(PYTHON) -m venv $(BINDER)
+	PIP_RETRIES=0 $(BINDER)/bin/python -m pip install -q --disable-pip-version-check -r binder/requirements.txt
+	mkdir -p $(BINDER)/etc/ipython
+	echo "c.IPKernelApp.log_level = 'ERROR'" > $(BINDER)/etc/ipython/ipython_kernel_config.py
+	$(BINDER)/bin/python scripts/kernel_binder.py $(KERNELS)
+	touch $@
+
 _vendor/static/mathjax/tex-chtml.js: scripts/vendor-mathjax.sh
 	bash scripts/vendor-mathjax.sh
 
 unit:
 	$(PY) -m pytest -q tests --ignore=tests/test_build.py --ignore=tests/test_browser.py
+
+# ortografia e números fora de glue no livro inteiro (também em tests/test_texto.py, via unit)
+texto: sistema
+	$(PY) scripts/verifica_ortografia.py
+	$(PY) scripts/verifica_numeros.py
 
 _build/extra:
 	mkdir -p $@

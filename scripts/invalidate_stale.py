@@ -11,7 +11,7 @@ com a da construção anterior; se mudou, remove do cache as execuções daquele
 capítulo e atualiza a data do arquivo, para que o Sphinx o releia e o execute de novo.
 
 Uso: python scripts/invalidate_stale.py [--book book] [--package code/livro]
-       [--cache _build/.jupyter_cache] [--extra requirements.txt code/pyproject.toml]
+       [--cache _build/.jupyter_cache] [--extra requirements.txt binder/requirements.txt code/pyproject.toml]
 """
 
 import argparse
@@ -82,7 +82,8 @@ def main(argv=None):
     ap.add_argument("--package", default="code/livro")
     ap.add_argument("--name", default=None, help="nome de importação do pacote (padrão: nome da pasta)")
     ap.add_argument("--cache", default="_build/.jupyter_cache")
-    ap.add_argument("--extra", nargs="*", default=["requirements.txt", "code/pyproject.toml"])
+    ap.add_argument("--extra", nargs="*",
+                    default=["requirements.txt", "binder/requirements.txt", "code/pyproject.toml"])
     args = ap.parse_args(argv)
 
     book, package = pathlib.Path(args.book), pathlib.Path(args.package)

@@ -7,6 +7,7 @@ packages=(
   texlive-fonts-extra fonts-freefont-otf fonts-dejavu-core xindy       # PDF via xelatex
   dataset-fashion-mnist                              # Fashion-MNIST sem internet
   chromium poppler-utils                             # testes no navegador e do PDF
+  hunspell hunspell-pt-br hunspell-en-us             # verificação ortográfica (tests/test_texto.py)
 )
 command -v npm >/dev/null 2>&1 || packages+=(npm)   # para trazer o MathJax para o site
 

@@ -6,13 +6,19 @@ relatório de execução e o PDF.
 """
 
 import json
+import os
+import pathlib
 import re
 import subprocess
+from collections import Counter
 
+import yaml
 from bs4 import BeautifulSoup
 from conftest import ROOT
 
-HTML = ROOT / "_build" / "html"
+# LIVRO_SITE aponta os testes do site para outra construção, por exemplo a de um capítulo só:
+# LIVRO_SITE=_build/capitulos/01-verossimilhanca/_build/html pytest tests/test_build.py -k "colab or progress"
+HTML = pathlib.Path(os.environ.get("LIVRO_SITE", ROOT / "_build" / "html")).resolve()
 PDF = ROOT / "_build" / "latex" / "livro.pdf"
 CHAPTER1 = HTML / "book" / "01-verossimilhanca.html"
 ENGLISH_UI = ["Skip to main content", "Back to top", "Color mode", "previous page", "next page",
@@ -128,6 +134,10 @@ def test_pdf_contents():
     # o título das caixas do sphinx-proof ("Algorithm 1.1") vem traduzido; "Algorithm" em títulos
     # de obras citadas na bibliografia é legítimo
     assert not re.search(r"\bAlgorithm \d", text) and "??" not in text
+    # "Figura 8.1", "Tabela 2.1": com espaço entre o nome e o número
+    assert re.search(r"Figura[ \u00a0]\d+\.\d+", text), "nenhuma legenda 'Figura N.M' no PDF"
+    glued = re.findall(r"(?:Figura|Tabela)\d", text)
+    assert not glued, f"nome e número colados nas legendas do PDF: {sorted(set(glued))}"
     assert "brazil" in (ROOT / "_build" / "latex" / "livro.tex").read_text()  # hifenização em português
     log = (ROOT / "_build" / "latex" / "livro.log").read_text(errors="replace")
     assert "Missing character" not in log, "há glifos faltando no PDF"
@@ -171,3 +181,78 @@ def test_report_glue_is_valid_json():
 def test_pdf_first_page_renders(tmp_path):
     subprocess.run(["pdftoppm", "-r", "30", "-png", "-f", "1", "-l", "1", str(PDF), str(tmp_path / "p")], check=True)
     assert list(tmp_path.glob("p*.png"))
+
+
+def _chapter_pages():
+    """Páginas dos capítulos executáveis (os que têm notebook para o Colab), que existam no site."""
+    names = {p.stem for p in (ROOT / "notebooks").glob("*.ipynb")}
+    return [p for p in sorted(HTML.rglob("*.html")) if p.stem in names and "_sources" not in p.parts]
+
+
+def test_colab_links_point_to_generated_notebooks():
+    config = yaml.safe_load((ROOT / "_config.yml").read_text(encoding="utf-8"))
+    owner, repo = config["repository"]["url"].rstrip("/").split("/")[-2:]
+    branch = config["repository"].get("branch", "main")
+    prefix = f"https://colab.research.google.com/github/{owner}/{repo}/blob/{branch}/notebooks/"
+    chapters = _chapter_pages()
+    assert chapters, f"nenhuma página de capítulo em {HTML}"
+    for page in sorted(HTML.rglob("*.html")):
+        links = [a["href"] for a in soup(page).find_all("a", href=True) if "colab.research.google.com" in a["href"]]
+        if page not in chapters:
+            assert not links, (page.name, links)  # só os capítulos têm o botão
+            continue
+        assert len(set(links)) == 1, (page.name, links)
+        link = links[0]
+        assert link == prefix + page.stem + ".ipynb", link
+        assert (ROOT / "notebooks" / (page.stem + ".ipynb")).is_file(), (
+            f"{link} aponta para um notebook que não existe; rode `python scripts/gera_notebooks.py`")
+        anchor = next(a for a in soup(page).find_all("a", href=link))
+        assert anchor.get("title") == "Abrir no Colab"
+        binder = [a["href"] for a in soup(page).find_all("a", href=True) if "mybinder.org" in a["href"]]
+        assert binder and all(h.endswith(f"urlpath=lab/tree/notebooks/{page.stem}.ipynb") for h in binder), binder
+
+
+# Linhas de progresso: as do tqdm (barra, taxa) e a linha única de ``livro.train.progress_bar``
+# com LIVRO_BUILD ("treino: 940/940 lotes em 12 s, perda=…"), e as de um laço por época.
+TQDM_LINE = re.compile(r"\d+%\||it/s\]|s/it\]|\|[█#]{2,}")
+ONE_LINE = re.compile(r"^(?P<desc>[^\n:]+): \d+/\d+ \w+ em \d+ s")
+EPOCH_LINE = re.compile(r"^\s*[ée]poca\s+\d+\s*/\s*\d+", re.I)
+
+
+def progress_problems(text):
+    """O que, num bloco de saída, mostra mais de uma linha de progresso para o mesmo treino."""
+    lines = [line for line in re.split(r"[\r\n]+", text) if line.strip()]
+    problems = []
+    tqdm_lines = [line for line in lines if TQDM_LINE.search(line)]
+    if len(tqdm_lines) >= 2:
+        problems.append(f"{len(tqdm_lines)} linhas de barra de progresso (tqdm)")
+    descs = Counter(m.group("desc") for m in map(ONE_LINE.match, lines) if m)
+    same = {desc: n for desc, n in descs.items() if n >= 2}
+    if same:
+        problems.append(f"o mesmo treino em várias linhas: {same}")
+    epochs = [line for line in lines if EPOCH_LINE.match(line)]
+    if len(epochs) >= 2:
+        problems.append(f"{len(epochs)} linhas por época")
+    return problems
+
+
+def test_progress_problems_detector():
+    assert progress_problems("treino: 940/940 lotes em 12 s, perda=0.3") == []
+    assert progress_problems("a: 10/10 lotes em 1 s\nb: 10/10 lotes em 1 s") == []  # dois treinos
+    assert progress_problems("treino:  10%|#   | 1/10 [00:01<00:09, 1.0it/s]\r"
+                             "treino:  20%|##  | 2/10 [00:02<00:08, 1.0it/s]")
+    assert progress_problems("treino: 5/10 lotes em 1 s\ntreino: 10/10 lotes em 2 s")
+    assert progress_problems("época 1/3: perda 0,5\népoca 2/3: perda 0,4")
+
+
+def test_one_progress_line_per_training_in_built_pages():
+    """Cada treino mostra uma linha só na página (LIVRO_BUILD), nunca uma por época ou por lote."""
+    chapters = _chapter_pages()
+    assert chapters, f"nenhuma página de capítulo em {HTML}"
+    bad = {}
+    for page in chapters:
+        for block in soup(page).select("div.cell_output div.output"):
+            problems = progress_problems(block.get_text())
+            if problems:
+                bad.setdefault(page.name, []).extend(problems)
+    assert not bad, f"saídas com mais de uma linha de progresso por treino: {bad}"

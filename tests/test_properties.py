@@ -218,7 +218,8 @@ def test_fmt_is_exact_for_every_integer(n, digits):
     thousands = f"{n:,d}".replace(",", ".").replace("-", fmt.MINUS)
     assert fmt.integer(n) == thousands
     assert fmt.num(n, digits) == thousands + ("," + "0" * digits if digits else "")
-    assert fmt.pct(n, digits) == f"{100 * n:,d}".replace(",", ".").replace("-", fmt.MINUS) + ("," + "0" * digits if digits else "") + "%"
+    hundred = f"{100 * n:,d}".replace(",", ".").replace("-", fmt.MINUS)
+    assert fmt.pct(n, digits) == hundred + ("," + "0" * digits if digits else "") + "%"
     assert fmt.integer(np.int64(n)) == thousands if -2**63 <= n < 2**63 else True
     assert fmt.integer(torch.tensor(n)) == thousands if -2**63 <= n < 2**63 else True
 
