@@ -256,3 +256,32 @@ def test_one_progress_line_per_training_in_built_pages():
             if problems:
                 bad.setdefault(page.name, []).extend(problems)
     assert not bad, f"saídas com mais de uma linha de progresso por treino: {bad}"
+
+
+def pasted_number_problems(text):
+    """O que há de errado num valor colado: hífen ASCII como sinal de menos, ponto decimal."""
+    problems = []
+    if re.search(r"(?:^|[\s(\[=])-\d", text):
+        problems.append("hífen ASCII como sinal de menos (use livro.fmt, que escreve −)")
+    if re.search(r"(?<![\d.])\d+\.\d+(?![\d.])", text) and not re.search(r"\d\.\d{3}(?!\d)", text):
+        problems.append("ponto decimal (use livro.fmt, que escreve vírgula)")
+    return problems
+
+
+def test_pasted_number_problems_detector():
+    assert pasted_number_problems("-4,7")
+    assert pasted_number_problems("14.1")
+    assert not pasted_number_problems("−4,7")
+    assert not pasted_number_problems("60.000")
+    assert not pasted_number_problems("2-D")
+
+
+def test_glued_numbers_render_in_portuguese():
+    """Cada valor colado (glue) nas páginas usa vírgula decimal e o sinal de menos "−"."""
+    bad = []
+    for page in _chapter_pages():
+        for span in soup(page).select("span.pasted-text"):
+            text = span.get_text()
+            for problem in pasted_number_problems(text):
+                bad.append(f"{page.name}: {text!r}: {problem}")
+    assert not bad, "\n".join(bad)

@@ -1,8 +1,10 @@
 """Verificadores do texto: ortografia (hunspell) e números fora de glue, em trechos e no livro."""
 
+import re
 import subprocess
 import sys
 import textwrap
+from pathlib import Path
 
 from conftest import ROOT
 
@@ -275,3 +277,35 @@ def test_esboco_guarda_rotulos_e_titulos_e_ignora_codigo():
     ### Seção com rótulo
     """)
     assert esbocos.esboco(texto) == "(cap-x)=\n# Título do capítulo\n\n(capx-secao)=\n## Seção com rótulo\n\n"
+
+
+# ---- capítulos deste livro citados por número ----------------------------------------------
+
+_CAPITULO_POR_NUMERO = re.compile(r"(?i)\b(?:capítulos?|caps?\.)\s*\d+")
+
+
+def _capitulos_sem_ligacao(arquivos):
+    """Parágrafos que falam de "capítulo N" sem citar outra obra: seria este livro, em texto puro."""
+    achados = []
+    for arquivo in arquivos:
+        for bloco in texto_myst.ler_blocos(arquivo):
+            texto = "\n".join(bloco.mascaradas)
+            if _CAPITULO_POR_NUMERO.search(texto) and "{cite:" not in "\n".join(bloco.originais):
+                achados.append(f"{texto_myst.relativo(Path(arquivo))}:{bloco.numeros[0]}: "
+                               f"{_CAPITULO_POR_NUMERO.search(texto).group(0)}")
+    return achados
+
+
+def test_capitulo_por_numero_sem_citacao_e_apontado(tmp_path):
+    assert _capitulos_sem_ligacao([_arquivo(tmp_path, "Como vimos no capítulo 1, a perda cai.\n")])
+    assert _capitulos_sem_ligacao([_arquivo(tmp_path, "No cap. 3 vimos a retropropagação.\n")])
+    assert not _capitulos_sem_ligacao([_arquivo(
+        tmp_path, "Como vimos no {ref}`capítulo sobre verossimilhança <cap-x>`, a perda cai.\n")])
+    assert not _capitulos_sem_ligacao([_arquivo(
+        tmp_path, "O assunto está no capítulo 9 de {cite:t}`goodfellow2016`.\n")])
+
+
+def test_livro_nao_cita_os_proprios_capitulos_por_numero():
+    achados = _capitulos_sem_ligacao(texto_myst.arquivos_do_livro())
+    assert not achados, ("capítulos deste livro citados por número em texto puro; use um "
+                         "{ref} para o rótulo do capítulo:\n" + "\n".join(achados))
