@@ -184,3 +184,13 @@ def test_bad_input():
         attention.gcn(torch.ones(3, 3), torch.ones(4, 2), [torch.ones(2, 2)])
     with pytest.raises(ValueError, match="par"):
         attention.sinusoidal_positions(4, 5)
+
+
+def test_corpus_paragraphs_is_frozen_and_complete():
+    texts, labels = attention.corpus_paragraphs()
+    assert len(texts) == len(labels) > 300
+    assert sorted(set(labels)) == list(range(1, 9))
+    assert all(len(t.split()) >= 25 for t in texts)
+    assert all("```" not in t and "{glue" not in t for t in texts)
+    # o mesmo resultado a cada chamada (o arquivo é a fonte, não o texto atual do livro)
+    assert attention.corpus_paragraphs() == (texts, labels)

@@ -12,6 +12,7 @@ flutuante somado aos escores. (O ``attn_mask`` booleano de
 ``nn.MultiheadAttention`` usa a convenção *oposta*.)
 """
 
+import json
 import math
 import pathlib
 import re
@@ -22,7 +23,7 @@ from torch import nn
 __all__ = [
     "scaled_dot_product_attention", "causal_mask", "padding_mask", "MultiHeadAttention",
     "FeedForward", "EncoderBlock", "Encoder", "PatchEmbedding", "sinusoidal_positions",
-    "VisionTransformer", "gcn", "book_paragraphs",
+    "VisionTransformer", "gcn", "book_paragraphs", "corpus_paragraphs",
 ]
 
 
@@ -322,3 +323,20 @@ def book_paragraphs(chapters=range(1, 9), min_words=25, book_dir=None):
                 texts.append(" ".join(words))
                 labels.append(chapter)
     return texts, labels
+
+
+CORPUS = pathlib.Path(__file__).resolve().parent / "dados" / "paragrafos.json"
+
+
+def corpus_paragraphs():
+    """O corpus do capítulo 11: parágrafos dos capítulos 1–8 numa edição congelada do livro.
+
+    ``book_paragraphs`` lê o texto atual, que muda a cada revisão, e com ele mudariam os
+    números do capítulo. Este arquivo guarda a extração de uma edição fixa (o campo
+    ``commit`` diz qual). Devolve ``(textos, rótulos)``, como ``book_paragraphs``.
+    """
+    if not CORPUS.is_file():
+        raise FileNotFoundError(f"não achei o corpus congelado em {CORPUS}; ele vem com o pacote "
+                                "livro (reinstale-o com pip install -e ./code)")
+    data = json.loads(CORPUS.read_text(encoding="utf-8"))
+    return list(data["textos"]), list(data["rotulos"])
