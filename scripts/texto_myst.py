@@ -21,6 +21,8 @@ espaço; `italico` marca, caractere a caractere, o que está entre ``*…*``.
 from __future__ import annotations
 
 import re
+import sys
+from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -288,3 +290,15 @@ def relativo(p: Path) -> str:
         return str(p.resolve().relative_to(Path.cwd().resolve()))
     except ValueError:
         return str(p)
+
+
+def relata(achados, arquivos, resumo, mensagem):
+    """Fim comum dos verificadores: contagem por arquivo (``--resumo``) e código de saída."""
+    if resumo:
+        contagem = Counter(relativo(a) for a, *_ in achados)
+        for a in arquivos:
+            print(f"# {relativo(a)}: {contagem.get(relativo(a), 0)}")
+    if achados:
+        print(f"{len(achados)} {mensagem}", file=sys.stderr)
+        return 1
+    return 0

@@ -30,7 +30,6 @@ from __future__ import annotations
 import argparse
 import re
 import sys
-from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -138,14 +137,7 @@ def main(argv: list[str] | None = None) -> int:
     achados = verifica(arquivos)
     for arquivo, num, numero, contexto in achados:
         print(f"{texto_myst.relativo(arquivo)}:{num}: {numero} — {contexto}")
-    if args.resumo:
-        contagem = Counter(texto_myst.relativo(a) for a, *_ in achados)
-        for a in arquivos:
-            print(f"# {texto_myst.relativo(a)}: {contagem.get(texto_myst.relativo(a), 0)}")
-    if achados:
-        print(f"{len(achados)} número(s) fora de glue.", file=sys.stderr)
-        return 1
-    return 0
+    return texto_myst.relata(achados, arquivos, args.resumo, "número(s) fora de glue.")
 
 
 if __name__ == "__main__":

@@ -149,14 +149,7 @@ def main(argv: list[str] | None = None) -> int:
     else:
         for arquivo, num, palavra in achados:
             print(f"{texto_myst.relativo(arquivo)}:{num}: {palavra}")
-    if args.resumo:
-        contagem = Counter(texto_myst.relativo(a) for a, _, _ in achados)
-        for a in arquivos:
-            print(f"# {texto_myst.relativo(a)}: {contagem.get(texto_myst.relativo(a), 0)}")
-    if achados:
-        print(f"{len(achados)} palavra(s) desconhecida(s).", file=sys.stderr)
-        return 1
-    return 0
+    return texto_myst.relata(achados, arquivos, args.resumo, "palavra(s) desconhecida(s).")
 
 
 if __name__ == "__main__":
