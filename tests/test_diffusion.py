@@ -59,13 +59,33 @@ def test_ddpm_step_for_step(kind, num_steps):
 
 @pytest.mark.parametrize("kind", ["linear", "cosine"])
 @pytest.mark.parametrize("num_steps", [250, 3])
-def test_ddim_step_for_step(kind, num_steps):
+@pytest.mark.parametrize("recompute", [True, False])
+def test_ddim_step_for_step(kind, num_steps, recompute):
     s = diffusion.make_schedule(kind, 1000)
     ref = diffusers.DDIMScheduler(num_train_timesteps=1000, beta_schedule=BETA_NAMES[kind])
     ref.set_timesteps(num_steps)
     assert torch.equal(ref.timesteps, diffusion.timesteps(1000, num_steps))
-    _walk(lambda eps, t, t_prev, x, k: diffusion.ddim_step(eps, t, t_prev, x, s),
-          lambda eps, t, x, k: ref.step(eps, t, x).prev_sample, s, num_steps, (3, 2, 4, 4), seed=1)
+    _walk(lambda eps, t, t_prev, x, k: diffusion.ddim_step(eps, t, t_prev, x, s, recompute_eps=recompute),
+          lambda eps, t, x, k: ref.step(eps, t, x, use_clipped_model_output=recompute).prev_sample,
+          s, num_steps, (3, 2, 4, 4), seed=1)
+
+
+def test_ddim_recompute_keeps_the_state_coherent():
+    """Com ε recalculado, x_t = √ᾱ·x̂0 + √(1-ᾱ)·ε̂ vale mesmo quando x̂0 é recortado; sem, não vale."""
+    s = diffusion.make_schedule("linear", 1000)
+    gen = torch.Generator().manual_seed(3)
+    x, eps = torch.randn(4, 1, 6, 6, generator=gen), 3 * torch.randn(4, 1, 6, 6, generator=gen)
+    t = 900
+    ab = s.alpha_bar[t]
+    assert bool(((x - (1 - ab).sqrt() * eps) / ab.sqrt()).abs().gt(1).any())  # o recorte age aqui
+    same, plain = (diffusion.ddim_step(eps, t, 400, x, s, recompute_eps=r) for r in (True, False))
+    x0 = ((x - (1 - ab).sqrt() * eps) / ab.sqrt()).clamp(-1, 1)
+    eps_hat = (x - ab.sqrt() * x0) / (1 - ab).sqrt()
+    torch.testing.assert_close(ab.sqrt() * x0 + (1 - ab).sqrt() * eps_hat, x)  # o par (x̂0, ε̂) refaz x_t
+    assert not torch.allclose(ab.sqrt() * x0 + (1 - ab).sqrt() * eps, x)  # o par (x̂0, eps) não refaz
+    abp = s.alpha_bar[400]
+    torch.testing.assert_close(same, abp.sqrt() * x0 + (1 - abp).sqrt() * eps_hat)
+    torch.testing.assert_close(plain, abp.sqrt() * x0 + (1 - abp).sqrt() * eps)
 
 
 @settings(max_examples=25, deadline=None)
@@ -82,7 +102,7 @@ def test_ddim_hypothesis(n, c, h, seed, num_steps):
     k = int(torch.randint(0, num_steps, (1,), generator=gen))
     t_prev = int(steps[k + 1]) if k + 1 < num_steps else -1
     torch.testing.assert_close(diffusion.ddim_step(eps, int(steps[k]), t_prev, x, s),
-                               ref.step(eps, int(steps[k]), x).prev_sample)
+                               ref.step(eps, int(steps[k]), x, use_clipped_model_output=True).prev_sample)
 
 
 @settings(max_examples=25, deadline=None)
@@ -221,6 +241,8 @@ def test_bad_inputs():
         diffusion.ddim_step(x[:1], 3, 1, x, s)
     with pytest.raises(ValueError, match="noise deve ter a forma"):
         diffusion.ddpm_step(x, 3, 1, x, x[:1], s)
+    with pytest.raises(TypeError, match="recompute_eps deve ser True ou False"):
+        diffusion.ddim_step(x, 3, 1, x, s, recompute_eps=1)
     with pytest.raises(ValueError, match="múltipla de 8"):
         unet.UNet(channels=(12,))
     with pytest.raises(ValueError, match="dim deve ser par"):
@@ -238,6 +260,8 @@ def test_bad_inputs():
         diffusion.sample(net, torch.tensor([0]), s, w=True)
     with pytest.raises(ValueError, match="estritamente decrescente"):
         diffusion.sample(net, torch.tensor([0]), s, steps=[1, 5])
+    with pytest.raises(ValueError, match="recompute_eps=False só existe no DDIM"):
+        diffusion.sample(net, torch.tensor([0]), s, sampler="ddpm", recompute_eps=False)
     with pytest.raises(ValueError, match="mesma dimensão"):
         sample_quality.frechet_distance(torch.randn(5, 2), torch.randn(5, 3))
     with pytest.raises(ValueError, match="pelo menos 2 linhas"):

@@ -250,10 +250,21 @@ def ddpm_step(eps, t, t_prev, x_t, noise, schedule):
     return mean + var.sqrt() * noise.to(x_t.device)
 
 
-def ddim_step(eps, t, t_prev, x_t, schedule):
-    """Um passo determinístico do DDIM (η = 0): ``√ᾱ_prev·x̂0 + √(1-ᾱ_prev)·ε``."""
+def ddim_step(eps, t, t_prev, x_t, schedule, recompute_eps=True):
+    """Um passo determinístico do DDIM (η = 0): ``√ᾱ_prev·x̂0 + √(1-ᾱ_prev)·ε̂``.
+
+    ``x̂0`` sai de ``eps`` e é recortado em ``[-1, 1]``. Com ``recompute_eps``
+    (o padrão), ``ε̂`` é recalculado a partir do ``x̂0`` recortado, e o passo
+    continua coerente: ``x_t = √ᾱ_t·x̂0 + √(1-ᾱ_t)·ε̂`` vale exatamente. Com
+    ``recompute_eps=False``, ``ε̂ = eps``, como no padrão do ``DDIMScheduler``
+    do ``diffusers`` (``use_clipped_model_output=False``): a imagem recortada e
+    o ruído original não descrevem mais o mesmo ``x_t``.
+    """
     ab, ab_prev = _check_step(eps, t, t_prev, x_t, schedule)
+    _check.boolean(recompute_eps, "recompute_eps")
     x0 = _x0_from_eps(x_t, eps, ab)
+    if recompute_eps:
+        eps = (x_t - ab.sqrt() * x0) / (1 - ab).sqrt()
     return ab_prev.sqrt() * x0 + (1 - ab_prev).sqrt() * eps
 
 
@@ -276,14 +287,18 @@ def guided_eps(net, x, t, y, w):
 
 @torch.no_grad()
 def sample(net, y, schedule, sampler="ddim", num_steps=20, w=0.0, generator=None, steps=None, x_T=None,
-           size=28, amp="auto"):
+           size=28, amp="auto", recompute_eps=True):
     """Gera uma imagem por rótulo de ``y`` (N,) e devolve ``(N, C, size, size)`` na CPU.
 
     ``sampler``: ``"ddim"`` (determinístico) ou ``"ddpm"`` (ancestral);
     ``steps`` substitui a lista de :func:`timesteps` por outra, estritamente
-    decrescente; ``x_T`` é o ruído inicial (senão, sorteado com ``generator``).
+    decrescente; ``x_T`` é o ruído inicial (senão, sorteado com ``generator``);
+    ``recompute_eps`` vai para :func:`ddim_step` (só vale para o DDIM).
     """
     _check.choice(sampler, "sampler", SAMPLERS)
+    _check.boolean(recompute_eps, "recompute_eps")
+    if sampler == "ddpm" and not recompute_eps:
+        raise ValueError("recompute_eps=False só existe no DDIM; o passo do DDPM usa x̂0 recortado e x_t, sem ε")
     if not isinstance(net, torch.nn.Module) or not hasattr(net, "num_classes"):
         raise TypeError(f"net deve ser uma livro.unet.UNet, recebi {_check.describe(net)}")
     _check.tensor(y, "y", ndim=1, nonempty=True)
@@ -316,7 +331,7 @@ def sample(net, y, schedule, sampler="ddim", num_steps=20, w=0.0, generator=None
         with devices.autocast(dev, amp):
             eps = guided_eps(net, x, t, y, w)
         if sampler == "ddim":
-            x = ddim_step(eps, t, t_prev, x.float(), schedule)
+            x = ddim_step(eps, t, t_prev, x.float(), schedule, recompute_eps)
         else:
             x = ddpm_step(eps, t, t_prev, x.float(), torch.randn(x.shape, generator=gen), schedule)
     net.train(was_training)
