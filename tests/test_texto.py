@@ -289,10 +289,9 @@ def _capitulos_sem_ligacao(arquivos):
     achados = []
     for arquivo in arquivos:
         for bloco in texto_myst.ler_blocos(arquivo):
-            texto = "\n".join(bloco.mascaradas)
-            if _CAPITULO_POR_NUMERO.search(texto) and "{cite:" not in "\n".join(bloco.originais):
-                achados.append(f"{texto_myst.relativo(Path(arquivo))}:{bloco.numeros[0]}: "
-                               f"{_CAPITULO_POR_NUMERO.search(texto).group(0)}")
+            achado = _CAPITULO_POR_NUMERO.search("\n".join(bloco.mascaradas))
+            if achado and "{cite:" not in "\n".join(bloco.originais):
+                achados.append(f"{texto_myst.relativo(Path(arquivo))}:{bloco.numeros[0]}: {achado.group(0)}")
     return achados
 
 
