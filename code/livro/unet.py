@@ -54,9 +54,12 @@ class UNet(nn.Module):
     """U-Net pequena que prevê o ruído ``ε`` de ``x_t`` dado o passo ``t`` e a classe ``y``.
 
     Um nível por largura em ``channels``; entre níveis a resolução cai à metade
-    (convolução de passo 2) e, na volta, dobra (vizinho mais próximo + convolução),
-    com a saída de cada nível da descida concatenada à subida. ``patch`` agrupa
-    blocos ``patch × patch`` de pixels em canais na entrada e os desfaz na saída.
+    (convolução de passo 2). Na volta, uma convolução 1×1 leva as ``c_{i+1}``
+    larguras do nível de baixo às ``c_i`` do nível de cima ainda na resolução
+    baixa, onde custa 4 vezes menos, e só então a resolução dobra (vizinho mais
+    próximo); a saída do nível correspondente da descida é concatenada antes do
+    bloco residual. ``patch`` agrupa blocos ``patch × patch`` de pixels em
+    canais na entrada e os desfaz na saída.
     """
 
     def __init__(self, in_channels=1, channels=(32, 64, 128), num_classes=10, emb_dim=128, patch=1):
@@ -80,9 +83,8 @@ class UNet(nn.Module):
         self.down = nn.ModuleList(ResBlock(a, b, emb_dim) for a, b in zip(prev, channels))
         self.pool = nn.ModuleList(nn.Conv2d(c, c, 3, stride=2, padding=1) for c in channels[:-1])
         self.mid = ResBlock(channels[-1], channels[-1], emb_dim)
-        self.unpool = nn.ModuleList(nn.Conv2d(c, c, 3, padding=1) for c in channels[1:])
-        ups = [channels[-1]] + list(channels[:0:-1])  # largura que chega a cada nível, do fundo
-        self.up = nn.ModuleList(ResBlock(u + c, c, emb_dim) for u, c in zip(ups, channels[::-1]))
+        self.unpool = nn.ModuleList(nn.Conv2d(b, a, 1) for a, b in zip(channels[:-1], channels[1:]))
+        self.up = nn.ModuleList(ResBlock(2 * c, c, emb_dim) for c in channels[::-1])  # c de baixo + c do atalho
         self.out = nn.Sequential(nn.GroupNorm(8, channels[0]), nn.SiLU(), nn.Conv2d(channels[0], c0, 3, padding=1))
 
     def forward(self, x, t, y):  # (N, C, H, W), (N,), (N,) -> (N, C, H, W)
@@ -102,7 +104,7 @@ class UNet(nn.Module):
         h = self.mid(h, emb)
         for i, block in zip(range(len(self.up) - 1, -1, -1), self.up):
             if i < len(self.unpool):
-                h = self.unpool[i](F.interpolate(h, size=skips[i].shape[-2:], mode="nearest"))
+                h = F.interpolate(self.unpool[i](h), size=skips[i].shape[-2:], mode="nearest")
             h = block(torch.cat([h, skips[i]], dim=1), emb)
         return F.pixel_shuffle(self.out(h), self.patch)
 
