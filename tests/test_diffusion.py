@@ -169,6 +169,20 @@ def test_unet_shapes(channels, in_channels, size, patch):
     assert out.shape == x.shape
 
 
+def test_unet_up_path_convolves_at_low_resolution():
+    # o texto do cap. 13 diz que a convolução que ajusta os canais na subida roda antes de a
+    # resolução dobrar: cada unpool recebe o mapa do nível de baixo e entrega as larguras do de cima
+    net = unet.UNet(channels=(8, 16, 32))
+    seen = []
+    hooks = [m.register_forward_hook(lambda m, inp, out: seen.append((tuple(inp[0].shape), tuple(out.shape))))
+             for m in net.unpool]
+    net(torch.randn(2, 1, 16, 16), torch.tensor([0, 999]), torch.tensor([0, 10]))
+    for h in hooks:
+        h.remove()
+    assert [m.kernel_size for m in net.unpool] == [(1, 1), (1, 1)]
+    assert sorted(seen) == [((2, 16, 8, 8), (2, 8, 8, 8)), ((2, 32, 4, 4), (2, 16, 4, 4))]
+
+
 def test_time_embedding():
     emb = unet.time_embedding(torch.tensor([0, 5]), 8)
     assert emb.shape == (2, 8)
